@@ -1,0 +1,38 @@
+"""The `datagen` command line: a thin typer layer over the library.
+
+Each feature keeps its commands beside its code in a `cli.py` exposing `register(app)`;
+this module only assembles them. Command bodies import heavy dependencies (pymatting,
+dask, pycocotools) lazily so that `datagen --help` starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="datagen",
+    help="Build, verify and inspect training data and benchmarks for matting and interactive segmentation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Feature modules that contribute commands, in the order they appear in --help.
+FEATURES = (
+    "datagen.shards.cli",        # shards info / verify / export
+    "datagen.sources.cli",       # import objects / backgrounds / images
+    "datagen.demo.cli",          # demo
+    "datagen.manifests_cli",     # manifests check
+    "datagen.foreground.cli",    # refit-foregrounds, spill-report
+    "datagen.synth.cli",         # synth-seg, synth-matting
+    "datagen.benchmarks.cli",    # build NAME
+)
+
+for _module in FEATURES:
+    importlib.import_module(_module).register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,122 @@
+"""Reading and writing image files with exact precision and errors that name the file.
+
+Everything in the toolkit reads pixels through here so that bit depth, channel order and
+failure messages are the same everywhere: RGB channel order, 8-bit files as uint8 and
+16-bit files as uint16 (never silently rescaled), and one `ImageError` naming the file
+for anything unreadable or malformed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as the image it was asked to be; the message names it."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """Whether the file name has an image suffix this module reads (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def _decode(path: str | os.PathLike) -> np.ndarray:
+    """Decode a file as stored: HxW or HxWxC, BGR(A) order, uint8/uint16."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(path, "no such file")
+    if path.is_dir():
+        raise ImageError(path, "is a directory, not an image")
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size == 0:
+        raise ImageError(path, "empty file")
+    # IMREAD_UNCHANGED keeps 16-bit depth and the alpha channel and ignores EXIF rotation,
+    # so pixels line up with annotation files that were drawn on the stored grid.
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise ImageError(path, "not a readable image (corrupt or unsupported format)")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageError(path, f"unsupported sample type {array.dtype} (expected 8- or 16-bit)")
+    return array
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a photo as HxWx3 RGB (uint8, or uint16 for 16-bit files); grey is replicated, alpha dropped."""
+    array = _decode(path)
+    if array.ndim == 2:
+        return np.repeat(array[:, :, None], 3, axis=2)
+    if array.shape[2] == 4:
+        array = array[:, :, :3]
+    return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def read_rgba(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read an image with an alpha channel as (HxWx3 RGB, HxW alpha); raises if there is none."""
+    array = _decode(path)
+    if array.ndim != 3 or array.shape[2] != 4:
+        raise ImageError(path, "has no alpha channel (expected an RGBA image)")
+    return np.ascontiguousarray(array[:, :, 2::-1]), np.ascontiguousarray(array[:, :, 3])
+
+
+def read_alpha(path: str | os.PathLike) -> np.ndarray:
+    """Read a matte or mask as HxW at source precision.
+
+    Mattes are often saved as 3-channel images with equal channels (alphamatting.com); those
+    are accepted and one channel is taken. Channels that differ mean the file is not a matte,
+    so it is rejected rather than guessed at.
+    """
+    array = _decode(path)
+    if array.ndim == 2:
+        return array
+    colour = array[:, :, :3]
+    if not (np.array_equal(colour[:, :, 0], colour[:, :, 1]) and np.array_equal(colour[:, :, 0], colour[:, :, 2])):
+        raise ImageError(path, "alpha has colour channels that differ (expected a single-channel matte)")
+    return np.ascontiguousarray(colour[:, :, 0])
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """Encode HxW, HxWx3 (RGB) or HxWx4 (RGBA) uint8/uint16 as PNG bytes."""
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"PNG holds uint8 or uint16, got {array.dtype}")
+    if array.ndim == 3:
+        if array.shape[2] == 3:
+            array = array[:, :, ::-1]
+        elif array.shape[2] == 4:
+            array = array[:, :, [2, 1, 0, 3]]
+        else:
+            raise ValueError(f"PNG holds 1, 3 or 4 channels, got {array.shape[2]}")
+    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(array), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buffer.tobytes()
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write bytes so that readers see either the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_png(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write an RGB/grey uint8 or uint16 array as a PNG, atomically."""
+    write_atomic(path, encode_png(array))

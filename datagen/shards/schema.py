@@ -1,0 +1,127 @@
+"""What each dataset kind holds: field names, allowed dtypes and channel counts.
+
+The schema is checked on write so that a reader (a training loop, an evaluator, a user's own
+script) can rely on it without defensive code: an `objects` sample always has `fg` HxWx3 and
+`alpha` HxW of the same size, masks are {0,1}, trimaps {0,128,255}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "matting-datagen-shards"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a sample: an image-like array or, for `recipe`, a JSON document."""
+
+    name: str
+    dtypes: tuple[str, ...]  # allowed numpy dtypes; empty for JSON fields
+    channels: int  # 1 -> HxW, 3 -> HxWx3, 0 -> JSON
+    required: bool
+    values: tuple[int, ...] = ()  # allowed values for label maps; empty = any
+    doc: str = ""
+
+    @property
+    def is_json(self) -> bool:
+        return self.channels == 0
+
+
+_U8 = ("uint8",)
+_U8_16 = ("uint8", "uint16")
+
+
+def _rgb(name: str, required: bool, dtypes=_U8_16, doc: str = "") -> FieldSpec:
+    return FieldSpec(name, dtypes, 3, required, doc=doc)
+
+
+def _plane(name: str, required: bool, dtypes=_U8_16, values: tuple[int, ...] = (), doc: str = "") -> FieldSpec:
+    return FieldSpec(name, dtypes, 1, required, values, doc)
+
+
+_RECIPE = FieldSpec("recipe", (), 0, False, doc="JSON: how the sample was made (ids, crop, transforms, seeds)")
+_MASK_DOC = "binary mask, 1 = object"
+
+KINDS: dict[str, tuple[FieldSpec, ...]] = {
+    "objects": (
+        _rgb("fg", True, doc="foreground colours as shipped (valid where alpha > 0)"),
+        _plane("alpha", True, doc="matte at source precision"),
+        _rgb("fg_full", False, ("uint16",), "foreground re-estimated at every pixel, 0..65535"),
+        _rgb("bg_full", False, ("uint16",), "background re-estimated at every pixel, 0..65535"),
+        _RECIPE,
+    ),
+    "backgrounds": (_rgb("image", True), _RECIPE),
+    "seg": (
+        _rgb("image", True, _U8),
+        _plane("mask", True, _U8, (0, 1), "primary object's alpha > 0.5"),
+        _plane("alpha", True, doc="primary object's soft alpha"),
+        FieldSpec("recipe", (), 0, True, doc=_RECIPE.doc),
+    ),
+    "matting": (
+        _rgb("image", True, _U8),
+        _plane("alpha", True),
+        _rgb("fg", True),
+        _rgb("bg", True),
+        _plane("trimap", False, _U8, (0, 128, 255)),
+        _RECIPE,
+    ),
+    "benchmark": (
+        _rgb("image", True),
+        _plane("mask", False, _U8, (0, 1), _MASK_DOC),
+        _plane("alpha", False),
+        _plane("trimap", False, _U8, (0, 128, 255)),
+        _plane("ignore", False, _U8, (0, 1), "1 = not scored (e.g. GrabCut's boundary band)"),
+        _rgb("fg", False, doc="ground-truth foreground colours, for the alpha*F metrics"),
+        _RECIPE,
+    ),
+}
+
+
+def kind_fields(kind: str) -> dict[str, FieldSpec]:
+    """The fields of a kind by name; raises a clear error for an unknown kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown dataset kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    return {spec.name: spec for spec in KINDS[kind]}
+
+
+def validate_sample(kind: str, sample: dict) -> None:
+    """Raise ValueError naming the problem if `sample` does not fit the kind's schema."""
+    specs = kind_fields(kind)
+    sample_id = sample.get("id")
+    if not isinstance(sample_id, str) or not sample_id:
+        raise ValueError(f"sample id must be a non-empty string, got {sample_id!r}")
+    unknown = set(sample) - set(specs) - {"id"}
+    if unknown:
+        raise ValueError(f"{sample_id}: fields {sorted(unknown)} are not part of kind {kind!r} ({', '.join(specs)})")
+    missing = [name for name, spec in specs.items() if spec.required and name not in sample]
+    if missing:
+        raise ValueError(f"{sample_id}: missing required fields {missing}")
+    if kind == "benchmark" and not {"mask", "alpha", "trimap"} & set(sample):
+        raise ValueError(f"{sample_id}: a benchmark sample needs a mask, an alpha or (test sets without ground truth) a trimap")
+    size = None
+    for name, value in sample.items():
+        if name == "id" or specs[name].is_json:
+            if name != "id" and not isinstance(value, dict):
+                raise ValueError(f"{sample_id}: {name} must be a dict, got {type(value).__name__}")
+            continue
+        spec = specs[name]
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f"{sample_id}: {name} must be a numpy array, got {type(value).__name__}")
+        if value.dtype.name not in spec.dtypes:
+            raise ValueError(f"{sample_id}: {name} has dtype {value.dtype}, expected one of {spec.dtypes}")
+        expected_ndim = 2 if spec.channels == 1 else 3
+        if value.ndim != expected_ndim or (spec.channels == 3 and value.shape[2] != 3):
+            want = "HxW" if spec.channels == 1 else "HxWx3"
+            raise ValueError(f"{sample_id}: {name} has shape {value.shape}, expected {want}")
+        if value.shape[0] == 0 or value.shape[1] == 0:
+            raise ValueError(f"{sample_id}: {name} is empty ({value.shape})")
+        if size is None:
+            size = value.shape[:2]
+        elif value.shape[:2] != size:
+            raise ValueError(f"{sample_id}: {name} is {value.shape[:2]} but other fields are {size}")
+        if spec.values and not np.isin(value, spec.values).all():
+            raise ValueError(f"{sample_id}: {name} holds values outside {spec.values}")

@@ -1,0 +1,229 @@
+"""Composition-1k / Interactive Composition-100: the DIM recipe, byte for byte.
+
+A synthetic Combined_Dataset is laid out under the official names from
+../shared/data/dim-namelists (tiny images), then the build is compared with a
+straightforward per-pixel implementation of the published recipe written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from datagen.benchmarks import builders, composition1k, dim_recipe
+from datagen.datasets.manifests import InputsError
+from datagen.shards import open_dataset
+
+NAMELISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dim-namelists"
+
+
+def _names(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def _layout(root: Path, with_trimaps: bool = True) -> tuple[Path, Path]:
+    """Combined_Dataset/Test_set with 50 synthetic objects + a VOC-like folder of 1000 backgrounds."""
+    rng = np.random.default_rng(7)
+    test = root / "Combined_Dataset" / "Test_set"
+    objects = test / "Adobe-licensed images"
+    for sub in ("fg", "alpha") + (("trimaps",) if with_trimaps else ()):
+        (objects / sub).mkdir(parents=True)
+    shutil.copy(NAMELISTS / "test_fg_names.txt", test / "test_fg_names.txt")
+    shutil.copy(NAMELISTS / "test_bg_names.txt", test / "test_bg_names.txt")
+    for i, name in enumerate(_names(test / "test_fg_names.txt")):
+        h, w = rng.integers(16, 33, size=2)
+        fg = rng.integers(0, 256, size=(h, w, 4 if i % 3 == 0 else 3), dtype=np.uint8)
+        alpha = rng.integers(0, 256, size=(h, w), dtype=np.uint8)
+        alpha[: h // 3] = 0          # exact 0 and 255 regions exercise both special cases
+        alpha[-h // 3 :] = 255
+        Image.fromarray(fg).save(objects / "fg" / name)          # every third one is RGBA
+        if i % 4 == 0:  # 3-channel alpha whose other channels differ: the first channel is the alpha
+            rgb = np.stack([alpha, 255 - alpha, alpha // 2], axis=2)
+            Image.fromarray(rgb).save(objects / "alpha" / name)
+        else:
+            Image.fromarray(alpha).save(objects / "alpha" / name)
+        if with_trimaps:
+            trimap = np.where(alpha == 0, 0, np.where(alpha == 255, 255, 128)).astype(np.uint8)
+            Image.fromarray(trimap).save(objects / "trimaps" / name)
+    backgrounds = root / "VOC2012" / "JPEGImages"
+    backgrounds.mkdir(parents=True)
+    for j, name in enumerate(_names(test / "test_bg_names.txt")):
+        # sizes from 8 to 47 px: many are smaller than their foreground and get upscaled
+        bh, bw = rng.integers(8, 48, size=2)
+        pixels = rng.integers(0, 256, size=(bh, bw, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels)
+        if j % 10 == 0:
+            image = image.convert("L")  # grey JPEGs are converted to RGB by the recipe
+        image.save(backgrounds / name, quality=90)
+    return root / "Combined_Dataset", backgrounds
+
+
+def reference_composite(fg_path: Path, alpha_path: Path, bg_path: Path) -> np.ndarray:
+    """The published recipe, one pixel and one channel at a time."""
+    fg = Image.open(fg_path)
+    if fg.mode not in ("RGB", "RGBA"):
+        fg = fg.convert("RGB")
+    alpha = Image.open(alpha_path)
+    w, h = fg.size
+    bg = Image.open(bg_path)
+    if bg.mode != "RGB":
+        bg = bg.convert("RGB")
+    bw, bh = bg.size
+    ratio = max(w / bw, h / bh)
+    if ratio > 1:
+        bg = bg.resize((math.ceil(bw * ratio), math.ceil(bh * ratio)), Image.BICUBIC)
+    bg = bg.crop((0, 0, w, h))
+    out = np.zeros((h, w, 3), np.uint8)
+    for y in range(h):
+        for x in range(w):
+            a = alpha.getpixel((x, y))
+            a = (a[0] if isinstance(a, tuple) else a) / 255
+            f, b = fg.getpixel((x, y)), bg.getpixel((x, y))
+            for c in range(3):
+                if a >= 1:
+                    out[y, x, c] = f[c]
+                elif a > 0:
+                    out[y, x, c] = int(a * f[c] + (1 - a) * b[c])
+                else:
+                    out[y, x, c] = b[c]
+    return out
+
+
+@pytest.fixture(scope="module")
+def dim_copy(tmp_path_factory):
+    return _layout(tmp_path_factory.mktemp("dim"))
+
+
+@pytest.fixture(scope="module")
+def comp1k(dim_copy, tmp_path_factory):
+    root, backgrounds = dim_copy
+    out = tmp_path_factory.mktemp("out") / "comp1k"
+    result, lines = builders.build("composition-1k", builders.Options(root=root, backgrounds=backgrounds), out,
+                                   progress=False, warn=lambda line: None)
+    assert not result.failures
+    return out, lines
+
+
+def test_composition1k_matches_per_pixel_reference(dim_copy, comp1k):
+    root, backgrounds = dim_copy
+    out, _ = comp1k
+    ds = open_dataset(out)
+    fg_names = _names(root / "Test_set" / "test_fg_names.txt")
+    bg_names = _names(root / "Test_set" / "test_bg_names.txt")
+    assert len(ds) == 1000
+    assert ds.ids == [f"{Path(n).stem}_{k}" for n in fg_names for k in range(20)]
+    objects = root / "Test_set" / "Adobe-licensed images"
+    upscaled = 0
+    for index in range(len(ds)):
+        i, k = divmod(index, 20)
+        sample = ds[index]
+        assert sample["recipe"]["bg"] == bg_names[20 * i + k]
+        upscaled += sample["recipe"]["bg_resized_to"] is not None
+        expected = reference_composite(objects / "fg" / fg_names[i], objects / "alpha" / fg_names[i],
+                                       backgrounds / bg_names[20 * i + k])
+        np.testing.assert_array_equal(sample["image"], expected, err_msg=ds.ids[index])
+        first_channel = np.asarray(Image.open(objects / "alpha" / fg_names[i]))
+        first_channel = first_channel if first_channel.ndim == 2 else first_channel[:, :, 0]
+        np.testing.assert_array_equal(sample["alpha"], first_channel)
+        np.testing.assert_array_equal(sample["trimap"], np.asarray(Image.open(objects / "trimaps" / fg_names[i])))
+    assert 100 < upscaled < 1000  # both branches of the resize rule were exercised
+
+
+def test_sha256_list_names_every_composite(comp1k):
+    out, lines = comp1k
+    ds = open_dataset(out)
+    rows = [line.split("  ") for line in (out / composition1k.SHA_FILE).read_text().splitlines() if not line.startswith("#")]
+    assert [row[1] for row in rows] == ds.ids
+    assert rows[5][0] == hashlib.sha256(ds[5]["image"].tobytes()).hexdigest()
+    assert lines and "1000 composites" in lines[0]
+
+
+def test_icomp100_is_first_two_backgrounds_without_trimap(dim_copy, comp1k, tmp_path):
+    root, backgrounds = dim_copy
+    result, _ = builders.build("icomp-100", builders.Options(root=root, backgrounds=backgrounds), tmp_path / "ic",
+                               progress=False, warn=lambda line: None)
+    ic, full = open_dataset(tmp_path / "ic"), open_dataset(comp1k[0])
+    assert len(ic) == 100 and "trimap" not in ic.fields
+    assert all(sample_id.endswith(("_0", "_1")) for sample_id in ic.ids)
+    for index in (0, 1, 57, 99):
+        np.testing.assert_array_equal(ic[index]["image"], full.get(ic.ids[index])["image"])
+
+
+def test_missing_inputs_are_listed_by_name(dim_copy, tmp_path):
+    root, backgrounds = dim_copy
+    copy = tmp_path / "Combined_Dataset"
+    shutil.copytree(root, copy)
+    fg_name = _names(copy / "Test_set" / "test_fg_names.txt")[3]
+    (copy / "Test_set" / "Adobe-licensed images" / "fg" / fg_name).unlink()
+    bgs = tmp_path / "bgs"
+    shutil.copytree(backgrounds, bgs)
+    bg_name = _names(copy / "Test_set" / "test_bg_names.txt")[321]
+    (bgs / bg_name).unlink()
+    with pytest.raises(InputsError) as error:
+        builders.plan("composition-1k", builders.Options(root=copy, backgrounds=bgs), warn=lambda line: None)
+    message = str(error.value)
+    assert f"fg/{fg_name}" in message and f"@backgrounds/{bg_name}" in message
+    assert message.count("missing:") == 2  # exactly the two removed files, nothing else
+    with pytest.raises(builders.BuildError, match="--backgrounds"):
+        builders.plan("composition-1k", builders.Options(root=copy), warn=lambda line: None)
+
+
+def test_generated_trimap_rule_matches_distance_definition():
+    """dilate(alpha>0) - erode(alpha==255) with a disk equals the distance-based definition."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    alpha = np.zeros((60, 70), np.uint8)
+    alpha[15:45, 20:50] = 255
+    alpha[25:35, 30:40] = rng.integers(1, 255, size=(10, 10))
+    alpha[0:3, 0:3] = 255  # opaque pixels at the image border stay opaque if far from transparency
+    r = 4
+    trimap = composition1k.generated_trimap(alpha, r)
+    # distance from each pixel to the nearest pixel with alpha > 0 / with alpha < 255
+    d_obj = ndimage.distance_transform_edt(alpha == 0)
+    d_not_opaque = ndimage.distance_transform_edt(alpha == 255)
+    # cv2's ellipse kernel of size 2r+1 is the digital disk of radius r (x^2 + y^2 <= r^2 up to rounding)
+    near_obj = d_obj <= r
+    core = d_not_opaque > r
+    expected = np.where(core, 255, np.where(near_obj, 128, 0))
+    disagree = trimap != expected
+    assert disagree.mean() < 0.01  # only at the digital-disk rim, where the two disk shapes differ
+    assert set(np.unique(trimap)) <= {0, 128, 255}
+    assert (trimap[alpha == 0][d_obj[alpha == 0] > r + 1] == 0).all()
+    assert (trimap[(alpha > 0) & (alpha < 255)] == 128).all()
+
+
+def test_generated_trimaps_are_used_without_official_ones(tmp_path):
+    root, backgrounds = _small_copy(tmp_path)
+    plan = builders.plan("composition-1k", builders.Options(root=root, backgrounds=backgrounds, trimap_radius=3),
+                         warn=lambda line: None)
+    sample = plan.make_sample(plan.items[0])
+    assert sample["recipe"]["trimap"].startswith("generated")
+    np.testing.assert_array_equal(sample["trimap"], composition1k.generated_trimap(sample["alpha"], 3))
+
+
+def _small_copy(tmp_path: Path) -> tuple[Path, Path]:
+    return _layout(tmp_path, with_trimaps=False)
+
+
+def test_blend_special_cases_and_truncation():
+    fg = np.array([[[200, 100, 0], [10, 20, 30], [10, 10, 10]]], np.uint8)
+    bg = np.array([[[0, 50, 255], [90, 80, 70], [20, 20, 20]]], np.uint8)
+    alpha = np.array([[255, 0, 128]], np.uint8)
+    out = dim_recipe.blend(fg, bg, alpha)
+    assert out[0, 0].tolist() == [200, 100, 0]  # a = 1 copies the foreground
+    assert out[0, 1].tolist() == [90, 80, 70]   # a = 0 keeps the background
+    # 128/255*10 + 127/255*20 = 14.98...: truncated to 14, where rounding would give 15
+    assert out[0, 2].tolist() == [14, 14, 14]
+
+
+def test_upscaled_size_uses_ceil_and_never_downscales():
+    assert dim_recipe.upscaled_size(100, 50, 200, 200) is None
+    assert dim_recipe.upscaled_size(101, 50, 100, 100) == (101, 101)
+    assert dim_recipe.upscaled_size(30, 7, 20, 3) == (47, 7)  # ratio = max(1.5, 2.333..) -> ceil(46.66), ceil(7.0)

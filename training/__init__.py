@@ -1,0 +1,1 @@
+"""Lean training and evaluation on top of datagen shards."""
