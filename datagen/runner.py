@@ -9,7 +9,8 @@ that order are independent of the worker count.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
@@ -51,21 +52,30 @@ def map_tasks(
         return _map_on_cluster(fn, tasks, workers, scheduler, bar, weight)
 
 
-def _map_on_cluster(fn, tasks, workers, scheduler, bar, weight) -> list[Any]:
-    from distributed import Client, LocalCluster, as_completed
+def _local_cluster(workers: int):
+    from distributed import LocalCluster
 
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
-        client = Client(cluster)
-    else:
-        cluster = None
-        client = Client(scheduler)
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
+    )
+
+
+@contextmanager
+def shared_cluster(workers: int, scheduler: str | None) -> Iterator[str | None]:
+    """A scheduler address for a command that runs several stages: one local cluster for all of
+    them (starting one costs seconds), the given scheduler, or None to run in-process."""
+    if scheduler is not None or workers == 1:
+        yield scheduler
+        return
+    with _local_cluster(workers) as cluster:
+        yield cluster.scheduler_address
+
+
+def _map_on_cluster(fn, tasks, workers, scheduler, bar, weight) -> list[Any]:
+    from distributed import Client, as_completed
+
+    cluster = _local_cluster(workers) if scheduler is None else None
+    client = Client(cluster if cluster is not None else scheduler)
     try:
         futures = client.map(fn, list(tasks), pure=False)
         position = {future.key: index for index, future in enumerate(futures)}

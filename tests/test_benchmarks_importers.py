@@ -83,7 +83,7 @@ def test_alphamatting_training_one_sample_per_trimap(tmp_path):
     assert len(only1) == 20
 
 
-def test_alphamatting_test_set_lists_images_and_refuses_without_ground_truth(tmp_path):
+def test_alphamatting_test_set_builds_image_and_trimap_without_ground_truth(tmp_path):
     from datagen.datasets import alphamatting
 
     root = DATA / "alphamatting_test_lowres_nogt"
@@ -91,8 +91,9 @@ def test_alphamatting_test_set_lists_images_and_refuses_without_ground_truth(tmp
     assert [i.id for i in items] == ["donkey_trimap1", "net_trimap1", "pineapple_trimap1", "troll_trimap1"]
     sample = alphamatting.load(items[0])
     assert "alpha" not in sample and sample["trimap"].shape == sample["image"].shape[:2]
-    with pytest.raises(builders.BuildError, match="no public ground truth"):
-        builders.plan("alphamatting", builders.Options(root=root, split="test"))
+    ds, _ = _build("alphamatting", tmp_path / "test", root=root, split="test")
+    assert ds.ids == [i.id for i in items] and set(ds.fields) == {"image", "trimap", "recipe"}
+    np.testing.assert_array_equal(ds.get("net_trimap1")["trimap"], alphamatting.read_trimap(str(root / "trimap_lowres" / "Trimap1" / "net.png")))
 
 
 def test_mat_struct_reader_on_bsds_cells():

@@ -56,7 +56,8 @@ class MakeComposite:
         recipe = {"recipe": "deep-image-matting", "fg": Path(item.fg).name, "bg": Path(item.bg).name,
                   "bg_resized_to": list(resized) if resized else None, "crop": [0, 0, h, w],
                   "pillow": _pillow_version()}
-        sample = {"id": item.id, "image": dim_recipe.blend(fg, bg, alpha), "alpha": alpha}
+        # fg is kept for the alpha*F colour metrics (metrics spec A.5).
+        sample = {"id": item.id, "image": dim_recipe.blend(fg, bg, alpha), "alpha": alpha, "fg": fg}
         if self.with_trimap:
             if item.trimap is not None:
                 trimap = dim_recipe.read_first_channel(item.trimap, "trimap")

@@ -1,0 +1,115 @@
+"""The stages `datagen demo` runs, in order: the demo banks first, then every later datagen stage.
+
+A stage is a function `stage(ctx: DemoContext) -> StageOutput`. Stages of other features live
+beside their code (convention: `datagen/<feature>/demo.py`), imported only when the stage runs,
+so `datagen --help` stays fast; a feature joins the demo by adding one entry to `STAGES`. A stage reads earlier outputs from
+`ctx.outputs` (stage name -> dataset folder) and writes under `ctx.out / <its name>`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from datagen.shards import WriteResult
+
+
+@dataclass
+class DemoContext:
+    """Settings shared by all stages, and what the stages have produced so far."""
+
+    out: Path
+    seed: int = 0
+    n_objects: int = 24
+    n_backgrounds: int = 24
+    object_size: tuple[int, int] = (320, 320)
+    background_size: tuple[int, int] = (480, 640)
+    workers: int = 1
+    scheduler: str | None = None
+    photos: bool = True
+    progress: bool = True
+    command: str | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """Where a stage wrote its output, one summary line, and the items that failed."""
+
+    path: Path
+    summary: str
+    failures: tuple[str, ...] = ()
+
+    @classmethod
+    def from_write(cls, result: WriteResult, what: str) -> "StageOutput":
+        state = "up to date" if result.up_to_date else "written"
+        return cls(Path(result.path), f"{result.n_samples} {what} {state}", tuple(map(str, result.failures)))
+
+
+def objects_stage(ctx: DemoContext) -> StageOutput:
+    """The demo object bank: procedural objects with hair, soft/motion-blurred edges, glass, holes."""
+    from .banks import build_object_bank
+
+    result = build_object_bank(ctx.out / "objects", ctx.n_objects, ctx.object_size, ctx.seed,
+                               ctx.workers, ctx.scheduler, ctx.progress, ctx.command)
+    return StageOutput.from_write(result, f"objects of {ctx.object_size[0]}x{ctx.object_size[1]}")
+
+
+def backgrounds_stage(ctx: DemoContext) -> StageOutput:
+    """The demo background bank: procedural scenes (texture, shapes, thin structures) and photo crops."""
+    from .banks import build_background_bank
+
+    result = build_background_bank(ctx.out / "backgrounds", ctx.n_backgrounds, ctx.background_size, ctx.seed,
+                                   ctx.workers, ctx.scheduler, ctx.progress, ctx.command, ctx.photos)
+    return StageOutput.from_write(result, f"backgrounds of {ctx.background_size[0]}x{ctx.background_size[1]}")
+
+
+def refit_stage(ctx: DemoContext) -> StageOutput:
+    from datagen.foreground.demo import stage
+
+    return stage(ctx)
+
+
+def synth_seg_stage(ctx: DemoContext) -> StageOutput:
+    from datagen.synth.demo import seg_stage
+
+    return seg_stage(ctx)
+
+
+def synth_matting_stage(ctx: DemoContext) -> StageOutput:
+    from datagen.synth.demo import matting_stage
+
+    return matting_stage(ctx)
+
+
+# In run order; a later feature joins the demo with one entry here.
+STAGES: tuple[tuple[str, Callable[[DemoContext], StageOutput]], ...] = (
+    ("objects", objects_stage),
+    ("backgrounds", backgrounds_stage),
+    ("refit", refit_stage),
+    ("synth-seg", synth_seg_stage),
+    ("synth-matting", synth_matting_stage),
+)
+
+
+def run_stages(ctx: DemoContext, stages=None, report: Callable[[str], None] = print) -> dict[str, StageOutput]:
+    """Run the stages (default: `STAGES`) in order, then verify every output; `report` gets one line per stage."""
+    from datagen.shards.verify import verify_dataset
+
+    done: dict[str, StageOutput] = {}
+    for name, function in STAGES if stages is None else stages:
+        start = time.perf_counter()
+        output = function(ctx)
+        ctx.outputs[name] = output.path
+        done[name] = output
+        report(f"{name}: {output.summary} -> {output.path} ({time.perf_counter() - start:.1f} s)")
+        for failure in output.failures:
+            report(f"{name}: failed: {failure}")
+    for name, path in ctx.outputs.items():
+        problems = verify_dataset(path)
+        report(f"verify {name}: " + ("OK" if not problems else f"{len(problems)} problem(s): {problems[0]}"))
+        if problems:
+            raise RuntimeError(f"demo output {path} failed verification: {problems[0]}")
+    return done

@@ -1,0 +1,59 @@
+"""Collect the baseline reports under docs/eval/*/results.json into the markdown tables of
+docs/evaluation.md (run by hand after the `training evaluate` runs listed there).
+
+    python tests/bench/eval_summary.py [docs/eval]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _iseg_row(name: str, doc: dict) -> str:
+    a = doc["aggregate"]
+    miou = a.get("miou_per_click") or [None] * 20
+    share = a.get("share_above", {}).get("20", {})
+    f = lambda v, d=3: "n/a" if v is None else f"{v:.{d}f}"  # noqa: E731
+    return (f"| {name} | {doc['settings']['robot']} | {a['n_images']} | {f(a['noc85'], 2)} | {f(a['noc90'], 2)} "
+            f"| {a['failures90']} | {f(miou[0])} | {f(miou[4])} | {f(miou[19])} | {f(a.get('auc'))} "
+            f"| {f(share.get('95'), 2)} | {f(a['model_seconds_per_click'], 2)} |")
+
+
+def _matting_rows(name: str, doc: dict) -> list[str]:
+    rows = []
+    ok = [s for s in doc["samples"] if "error" not in s]
+    for trimap in ("trimap1", "trimap2"):
+        part = [s for s in ok if s["id"].endswith(trimap)]
+        if not part:
+            continue
+        m = {k: float(np.mean([s[k] for s in part])) for k in ("sad", "mse", "grad", "conn")}
+        rows.append(f"| {name} | {trimap} | {len(part)} | {m['sad']:.2f} | {m['mse'] * 1e3:.2f} | {m['grad']:.2f} "
+                    f"| {m['conn']:.2f} |")
+    return rows
+
+
+def main(root: Path) -> None:
+    iseg, matting = [], []
+    for path in sorted(root.glob("*/results.json")):
+        doc = json.loads(path.read_text())
+        name = f"{Path(doc['benchmark']).name} / {doc['model'].split(':')[-1]}"
+        if doc["protocol"] == "iseg":
+            iseg.append(_iseg_row(name, doc))
+        elif doc["protocol"] == "matting":
+            matting.extend(_matting_rows(name, doc))
+    print("| benchmark / model | robot | images | NoC@85 | NoC@90 | fail@90 | mIoU@1 | mIoU@5 | mIoU@20 | AuC "
+          "| >95% @20 | s/click |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(iseg))
+    print()
+    print("| benchmark / model | trimap | images | SAD | MSE×10³ | Grad | Conn |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(matting))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/eval"))

@@ -1,0 +1,86 @@
+"""Levin solveFB: matches the authors' MATLAB outputs, beats pymatting cf on exact ground truth, edge cases."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from datagen.demo.objects import make_object
+from datagen.foreground.levin import ORIGINAL_MARGIN, estimate_fb_levin
+from datagen.foreground.multilevel import estimate_fb_multilevel
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "closed_form_matting_testdata" / "testdata"
+
+
+def _read(name: str) -> np.ndarray:
+    array = cv2.imread(str(DATA / name), cv2.IMREAD_UNCHANGED)
+    return (array[:, :, ::-1] if array.ndim == 3 else array).astype(np.float64) / 255.0
+
+
+def test_matches_levin_matlab_outputs():
+    image, alpha = _read("source.png"), _read("matlab_alpha.png")
+    foreground, background, info = estimate_fb_levin(image, alpha, margin=ORIGINAL_MARGIN, neighbours=8)
+    assert np.abs(foreground - _read("matlab_foreground.png")).mean() < 1e-2
+    assert np.abs(background - _read("matlab_background.png")).mean() < 1e-2
+    assert info.residual <= 1e-6
+    # the whole-image extension is a different energy: F is no longer black where alpha = 0
+    extended, _, _ = estimate_fb_levin(image, alpha)
+    assert np.abs(extended - _read("matlab_foreground.png"))[alpha == 0].mean() > 0.05
+
+
+@pytest.mark.parametrize("kind,seed", [("fur", 7), ("glass", 3), ("motion", 5)])
+def test_f_error_no_worse_than_pymatting_cf(kind, seed):
+    from pymatting import estimate_foreground_cf
+
+    obj = make_object(seed, (96, 96), kind=kind)
+    image, alpha = obj.fg / 255.0, obj.alpha / 255.0
+    inside = alpha > 0
+    ours, _, _ = estimate_fb_levin(image, alpha)
+    theirs = estimate_foreground_cf(image, alpha, return_background=False)
+    ours_error = np.abs(ours - obj.F)[inside].mean()
+    assert ours_error <= np.abs(theirs - obj.F)[inside].mean()
+    assert ours_error < np.abs(image - obj.F)[inside].mean() / 1.5  # far better than F = I
+
+
+def test_composite_holds_and_f_is_image_where_opaque():
+    obj = make_object(11, (64, 80), kind="fur")
+    image, alpha = obj.fg / 255.0, obj.alpha / 255.0
+    foreground, background, _ = estimate_fb_levin(image, alpha)
+    a = alpha[..., None]
+    inside = alpha > 0
+    assert np.abs(a * foreground + (1 - a) * background - image).mean(axis=2)[inside].mean() < 4 / 255  # least squares, not exact
+    assert np.array_equal(foreground[alpha == 1], image[alpha == 1])
+
+
+def test_multilevel_close_to_pymatting_ml():
+    from pymatting import estimate_foreground_ml
+
+    obj = make_object(4, (96, 96), kind="motion")
+    image, alpha = obj.fg / 255.0, obj.alpha / 255.0
+    inside = alpha > 0
+    ours, _ = estimate_fb_multilevel(image, alpha)
+    theirs = estimate_foreground_ml(image, alpha, return_background=False)
+    assert np.abs(ours - obj.F)[inside].mean() <= 1.2 * np.abs(theirs - obj.F)[inside].mean()
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.0])
+def test_constant_alpha_reported(fill):
+    image = np.random.default_rng(0).random((12, 9, 3))
+    foreground, background, info = estimate_fb_levin(image, np.full((12, 9), fill))
+    assert "undetermined" in info.note
+    assert np.array_equal(foreground, image) and np.array_equal(background, image)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (5, 1), (2, 2), (16, 16)])
+def test_flat_and_tiny_images_are_finite(shape):
+    image = np.full(shape + (3,), 0.4)
+    alpha = np.linspace(0, 1, shape[0] * shape[1]).reshape(shape)
+    foreground, background, _ = estimate_fb_levin(image, alpha)
+    assert np.isfinite(foreground).all() and np.isfinite(background).all()
+    assert np.allclose(foreground[alpha > 0], 0.4, atol=1e-3)
+
+
+def test_size_mismatch_rejected():
+    with pytest.raises(ValueError, match="alpha"):
+        estimate_fb_levin(np.zeros((4, 5, 3)), np.zeros((5, 4)))

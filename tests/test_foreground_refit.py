@@ -1,0 +1,131 @@
+"""refit-foregrounds / spill-report end to end: shards, resume, parallel, bad inputs, spill reduction."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from datagen.cli import app
+from datagen.demo.banks import build_object_bank
+from datagen.demo.objects import OBJECT_KINDS, make_object
+from datagen.foreground.levin import estimate_fb_levin
+from datagen.foreground.spill import spill_score
+from datagen.imageio import write_png
+from datagen.shards import open_dataset
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bank") / "objects"
+    build_object_bank(out, 4, (48, 48), 0, 1, None, False, "test")
+    return out
+
+
+def test_refit_dataset_then_resume_and_spill_report(bank, tmp_path):
+    out = tmp_path / "refit"
+    result = runner.invoke(app, ["refit-foregrounds", str(bank), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    ds = open_dataset(out)
+    assert len(ds) == 4 and {"fg_full", "bg_full"} <= set(ds.fields)
+    sample = ds[0]
+    assert sample["fg_full"].dtype == np.uint16 and sample["recipe"]["refit"]["method"] == "levin"
+    rows = [json.loads(line) for line in (out / "refit-report.jsonl").read_text().splitlines()]
+    assert [row["status"] for row in rows] == ["ok"] * 4 and all("seconds" in row for row in rows)
+    assert "spill before/after" in result.output
+    again = runner.invoke(app, ["refit-foregrounds", str(bank), "--out", str(out), "--no-progress"])
+    assert again.exit_code == 0
+    report = runner.invoke(app, ["spill-report", str(out)])
+    assert report.exit_code == 0 and "reduction" in report.output
+
+
+def test_parallel_output_identical_to_serial(bank, tmp_path):
+    from datagen.foreground.refit import dataset_refs, refit_objects
+
+    refs = dataset_refs(bank)
+    serial, _ = refit_objects(refs, tmp_path / "a", progress=False)
+    parallel, _ = refit_objects(refs, tmp_path / "b", workers=2, progress=False)
+    files = sorted(p.name for p in (tmp_path / "a").glob("shard-*.h5"))
+    assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_interrupted_run_resumes(bank, tmp_path, monkeypatch):
+    from datagen.foreground import refit
+
+    refs = refit.dataset_refs(bank)
+    calls = []
+    original = refit.RefitTask.__call__
+
+    def flaky(self, ref):
+        calls.append(ref.id)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # a kill in the middle of the second shard
+        return original(self, ref)
+
+    monkeypatch.setattr(refit.RefitTask, "__call__", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        _refit_small_shards(refit, refs, tmp_path / "out")
+    calls.clear()
+    monkeypatch.setattr(refit.RefitTask, "__call__", lambda self, ref: (calls.append(ref.id), original(self, ref))[1])
+    result, _ = _refit_small_shards(refit, refs, tmp_path / "out")
+    assert result.n_samples == 4 and result.resumed_shards == 1 and len(calls) == 2
+
+
+def _refit_small_shards(refit, refs, out):
+    """refit_objects with 2 objects per shard, so an interruption leaves one finished shard."""
+    from datagen.shards import write_dataset
+
+    task = refit.RefitTask("levin", 0.0, str(out / refit._SIDE))
+    result = write_dataset(out, "objects", refs, task, provenance={"params": {}}, shard_size=2, progress=False)
+    return result, None
+
+
+def test_folder_input_and_bad_inputs(tmp_path):
+    fg_dir, alpha_dir = tmp_path / "fg", tmp_path / "alpha"
+    fg_dir.mkdir(), alpha_dir.mkdir()
+    obj = make_object(2, (24, 20), kind="fur")
+    write_png(fg_dir / "good.png", obj.fg)
+    write_png(alpha_dir / "good.png", (obj.alpha.astype(np.uint16) * 257))  # 16-bit alpha
+    write_png(fg_dir / "mismatch.png", obj.fg)
+    write_png(alpha_dir / "mismatch.png", obj.alpha[:10])
+    write_png(fg_dir / "empty.png", obj.fg)
+    write_png(alpha_dir / "empty.png", np.zeros_like(obj.alpha))
+    write_png(fg_dir / "rgba.png", np.dstack([obj.fg, obj.alpha]))  # no alpha file: its own alpha
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["refit-foregrounds", "--fg", str(fg_dir), "--alpha", str(alpha_dir),
+                                 "--out", str(out), "--no-progress"])
+    assert result.exit_code == 1
+    assert "mismatch" in result.output and "alpha is" in result.output
+    rows = {row["id"]: row for row in map(json.loads, (out / "refit-report.jsonl").read_text().splitlines())}
+    assert rows["mismatch"]["status"] == "failed" and "mismatch.png" in rows["mismatch"]["error"]
+    assert "undetermined" in rows["empty"]["notes"][0]
+    assert "alpha channel" in rows["rgba"]["notes"][0]
+    ds = open_dataset(out)
+    good = ds.get("good")
+    assert good["alpha"].dtype == np.uint16 and np.isfinite(good["fg_full"]).all()
+    assert set(ds.ids) == {"good", "empty", "rgba"}
+
+
+def test_spill_cut_five_fold_on_demo_objects():
+    before, after = [], []
+    for index, kind in enumerate(OBJECT_KINDS):
+        obj = make_object(100 + index, (320, 320), kind=kind)  # the demo bank size
+        image, alpha = obj.fg / 255.0, obj.alpha / 255.0
+        foreground, _, _ = estimate_fb_levin(image, alpha)
+        before.append(spill_score(image, alpha))
+        after.append(spill_score(foreground, alpha))
+    assert np.mean(before) >= 5 * np.mean(after)
+    assert spill_score(np.zeros((8, 8, 3)), np.ones((8, 8))) == 0.0  # no transparent band
+
+
+def test_refit_with_local_cluster(bank, tmp_path):
+    from distributed import Client, LocalCluster
+
+    from datagen.foreground.refit import dataset_refs, refit_objects
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result, rows = refit_objects(dataset_refs(bank), tmp_path / "c", method="multilevel",
+                                     scheduler=cluster.scheduler_address, progress=False)
+    assert result.n_samples == 4 and all(row["status"] == "ok" for row in rows)
