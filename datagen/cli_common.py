@@ -24,6 +24,14 @@ Scheduler = Annotated[
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Global random seed; output is byte-identical for the same seed.")]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+Codec = Annotated[
+    str,
+    typer.Option(
+        "--codec",
+        help="Shard compression: zstd, gzip or none, optionally with a level (zstd:1 writes faster, "
+        "zstd:9 smaller). Readers need nothing but the manifest.",
+    ),
+]
 
 
 def command_line() -> str:

@@ -234,3 +234,19 @@ def test_reader_is_picklable_and_works_in_dataloader_workers(tmp_path):
     results = list(loader)
     assert [total for total, _ in results] == [int(make_benchmark(i)["image"].sum()) for i in range(12)]
     assert len({pid for _, pid in results}) == 2 and os.getpid() not in {pid for _, pid in results}
+
+
+@pytest.mark.parametrize("codec", ["zstd:1", "zstd:-3", "gzip:6", "none"])
+def test_every_codec_round_trips_exactly_and_is_recorded(tmp_path, codec):
+    write(tmp_path / "ds", n=3, codec=codec)
+    dataset = open_dataset(tmp_path / "ds")
+    assert dataset.manifest["storage"]["codec"] == codec
+    assert np.array_equal(dataset[2]["alpha"], make_benchmark(2)["alpha"])
+    assert verify_dataset(tmp_path / "ds") == []
+
+
+@pytest.mark.parametrize("codec, message", [("lzma", "unknown codec"), ("zstd:x", "integer"), ("gzip:0", "1..9")])
+def test_bad_codecs_are_refused_before_any_work(tmp_path, codec, message):
+    with pytest.raises(ValueError, match=message):
+        write(tmp_path / "ds", codec=codec)
+    assert not (tmp_path / "ds").exists()

@@ -26,6 +26,8 @@ Model = Annotated[str, typer.Option(
     "or package.module:factory returning a model object.")]
 Out = Annotated[Path, typer.Option("--out", help="Report folder: results.json, table.md and PNG plots.")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate only the first N samples (smoke runs).")]
+Ids = Annotated[Optional[str], typer.Option(
+    "--ids", help="Evaluate only samples whose id matches this shell pattern, e.g. '*_trimap1'.")]
 Clicks = Annotated[int, typer.Option("--clicks", min=1, help="Clicks per image (20 in every published protocol).")]
 
 
@@ -35,7 +37,7 @@ def _main() -> None:
 
 
 def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=None, clicks: int = 20,
-         limit: int | None, workers: int, scheduler: str | None, progress: bool, settings: dict) -> None:
+         ids: str | None, limit: int | None, workers: int, scheduler: str | None, progress: bool, settings: dict) -> None:
     from datagen.shards import DatasetError, open_dataset
     from training.evaluation.models import load_model
     from training.evaluation.protocols import aggregate_imatting, aggregate_iseg, aggregate_matting, evaluate_benchmark
@@ -46,11 +48,11 @@ def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=N
         model = load_model(model_spec, protocol)
     except (DatasetError, ValueError) as exc:
         fail(str(exc))
-    records = evaluate_benchmark(protocol, str(benchmark), model, config=config, max_clicks=clicks, limit=limit,
+    records = evaluate_benchmark(protocol, str(benchmark), model, config=config, max_clicks=clicks, ids=ids, limit=limit,
                                  workers=workers, scheduler=scheduler, progress=progress)
     aggregate = {"iseg": lambda r: aggregate_iseg(r, config), "matting": aggregate_matting,
                  "imatting": aggregate_imatting}[protocol](records)
-    settings = {**settings, "model_params": repr(model), "input": describe_input(benchmark)}
+    settings = {**settings, "ids": ids, "limit": limit, "model_params": repr(model), "input": describe_input(benchmark)}
     write_report(out, protocol=protocol, benchmark=str(benchmark), model=model_spec, settings=settings,
                  records=records, aggregate=aggregate)
     typer.echo((out / "table.md").read_text(), nl=False)
@@ -72,6 +74,7 @@ def evaluate_iseg(
     target: Annotated[Optional[float], typer.Option(
         "--target", help="Stop an image once IoU >= TARGET (NoC-only run, faster); default: all clicks, "
         "which mIoU@k, AuC and the share curves need.")] = None,
+    ids: Ids = None,
     limit: Limit = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -85,7 +88,7 @@ def evaluate_iseg(
     if robot not in ("R", "L"):
         fail(f"--robot must be R or L, got {robot}")
     config = IsegConfig(robot=robot, max_clicks=clicks, target=target)
-    _run("iseg", benchmark, model, out, config=config, clicks=clicks, limit=limit, workers=workers,
+    _run("iseg", benchmark, model, out, config=config, clicks=clicks, ids=ids, limit=limit, workers=workers,
          scheduler=scheduler, progress=progress, settings=config_dict(config))
 
 
@@ -94,6 +97,7 @@ def evaluate_matting(
     benchmark: Benchmark,
     model: Model,
     out: Out,
+    ids: Ids = None,
     limit: Limit = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -102,7 +106,7 @@ def evaluate_matting(
     """Trimap matting (Composition-1k protocol): quantise to 8 bits, mask by the trimap, then SAD, MSE,
     Grad and Conn over the unknown region (spec metrics.md §A)."""
     settings = {"quantisation": "round to nearest", "masked_by_trimap": True}
-    _run("matting", benchmark, model, out, limit=limit, workers=workers, scheduler=scheduler,
+    _run("matting", benchmark, model, out, ids=ids, limit=limit, workers=workers, scheduler=scheduler,
          progress=progress, settings=settings)
 
 
@@ -112,6 +116,7 @@ def evaluate_imatting(
     model: Model,
     out: Out,
     clicks: Clicks = 20,
+    ids: Ids = None,
     limit: Limit = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
@@ -120,7 +125,7 @@ def evaluate_imatting(
     """Interactive matting (Interactive Composition-100 protocol): matting-robot clicks from an all-zero
     alpha; SAD, MSE, Grad, Conn on the whole image after each click and their mean (spec §B.7)."""
     settings = {"max_clicks": clicks, "robot": "matting (spec B.6)", "region": "whole image"}
-    _run("imatting", benchmark, model, out, clicks=clicks, limit=limit, workers=workers, scheduler=scheduler,
+    _run("imatting", benchmark, model, out, clicks=clicks, ids=ids, limit=limit, workers=workers, scheduler=scheduler,
          progress=progress, settings=settings)
 
 

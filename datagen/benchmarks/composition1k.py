@@ -96,15 +96,8 @@ def generated_trimap(alpha: np.ndarray, radius: int) -> np.ndarray:
 
 def list_items(root: Path, backgrounds: Path, per_object: int) -> list[Item]:
     """Items in output order: object by object, background k = 0..per_object-1."""
-    from datagen.datasets.manifests import read_namelist
-
     root = Path(root)
-    fg_names, _ = read_namelist(root / TEST_DIR / "test_fg_names.txt")
-    bg_names, _ = read_namelist(root / TEST_DIR / "test_bg_names.txt")
-    if len(bg_names) != BGS_PER_FG * len(fg_names):
-        from datagen.benchmarks.builders import BuildError
-        raise BuildError(f"{root / TEST_DIR}: {len(fg_names)} foregrounds need {BGS_PER_FG * len(fg_names)} "
-                         f"background names, test_bg_names.txt has {len(bg_names)}")
+    fg_names, bg_names = dim_recipe.read_pairing(root / TEST_DIR, "test_fg_names.txt", "test_bg_names.txt", BGS_PER_FG)
     objects = root / OBJECTS_DIR
     trimaps = objects / "trimaps"
     items = []

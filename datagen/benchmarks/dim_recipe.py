@@ -99,3 +99,17 @@ def read_first_channel(path: str | Path, what: str = "alpha") -> np.ndarray:
 def read_background(path: str | Path) -> Image.Image:
     """A background as a loaded PIL image (the recipe resizes with PIL, so it stays PIL)."""
     return _open(path)
+
+
+def read_pairing(folder: Path, fg_list: str, bg_list: str, per_object: int) -> tuple[list[str], list[str]]:
+    """The DIM name lists of one split: foreground i pairs with background lines
+    per_object*i .. per_object*i + per_object - 1, so the counts must agree exactly."""
+    from datagen.benchmarks.builders import BuildError
+    from datagen.datasets.manifests import read_namelist
+
+    fg_names, _ = read_namelist(folder / fg_list)
+    bg_names, _ = read_namelist(folder / bg_list)
+    if len(bg_names) != per_object * len(fg_names):
+        raise BuildError(f"{folder}: {len(fg_names)} foregrounds need {per_object * len(fg_names)} "
+                         f"background names, {bg_list} has {len(bg_names)}")
+    return fg_names, bg_names

@@ -84,14 +84,10 @@ def _background(folder: Path, name: str) -> Path:
 
 def list_items(root: Path, backgrounds: Path, per_object: int, bank: Path | None = None) -> list[Item]:
     from datagen.benchmarks.builders import BuildError
-    from datagen.datasets.manifests import read_namelist
-
     root = Path(root)
-    fg_names, _ = read_namelist(root / TRAIN_DIR / "training_fg_names.txt")
-    bg_names, _ = read_namelist(root / TRAIN_DIR / "training_bg_names.txt")
-    if len(bg_names) != BGS_PER_FG * len(fg_names):
-        raise BuildError(f"{root / TRAIN_DIR}: {len(fg_names)} foregrounds need {BGS_PER_FG * len(fg_names)} "
-                         f"background names, training_bg_names.txt has {len(bg_names)}")
+    fg_names, bg_names = dim_recipe.read_pairing(
+        root / TRAIN_DIR, "training_fg_names.txt", "training_bg_names.txt", BGS_PER_FG
+    )
     index: dict[str, int] = {}
     if bank is not None:
         from datagen.shards import open_dataset

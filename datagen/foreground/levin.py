@@ -13,13 +13,13 @@ With the original ``margin = 0.02`` F is pinned to I where a > 0.98 and pulled t
 a < 0.02. With ``margin = 0`` every edge exists, so F is the smooth (harmonic) extension of the
 object colours over the whole image: this is what re-fitting a foreground needs.
 
-Solving. The normal equations are assembled directly in CSR (the 8-neighbour stencil is regular,
-so each row is filled slot by slot, no sparse products). Pixels without any smoothness edge
-(everything away from the band when margin > 0) are solved exactly per pixel (2x2). The rest is rescaled by its
-diagonal (entries span 1e4 .. 1e-5, and an unscaled residual is meaningless) and solved with
-conjugate gradients, all three channels at once, preconditioned by one smoothed-aggregation AMG
-V-cycle (pyamg, 2x2 blocks per pixel, candidates "F constant" and "B constant") and started from the multilevel estimate. The stopping rule is on the rescaled
-residual.
+Solving. The normal equations are a regular grid stencil (per pixel a 2x2 F/B block from the
+composite term and priors, per edge one weight per field), so they are never stored as a sparse
+matrix: `gridmg` builds a geometric multigrid hierarchy on the stencil (2x2 aggregates, Galerkin
+coarse stencils, block Gauss-Seidel smoothing that solves each pixel's F/B pair exactly) and runs
+conjugate gradients preconditioned by one V-cycle, the three channels together, from F = B = I.
+The stopping rule is on the diagonally rescaled residual (diagonals span 1e-5 .. 1e4, so a raw
+residual is meaningless; 1e-6 is what matching the MATLAB outputs needs).
 """
 
 from __future__ import annotations
@@ -29,13 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.foreground.gridmg import Multigrid, Stencil
-from datagen.foreground.multilevel import estimate_fb_multilevel
+from datagen.foreground.gridmg import Multigrid, Stencil, conjugate_gradients
 
 ORIGINAL_MARGIN = 0.02  # the value in Levin's solveFB.m
-# Neighbour offsets of the 8-neighbour stencil in raster order; the canonical edge directions
-# (stored at their first pixel) are the last four.
-_BEFORE = ((-1, -1), (-1, 0), (-1, 1), (0, -1))
+# Forward edge directions (each edge is stored at its first pixel in raster order).
 _AFTER = ((0, 1), (1, -1), (1, 0), (1, 1))
 
 
@@ -45,7 +42,7 @@ class SolveInfo:
 
     iterations: int = 0
     residual: float = 0.0  # largest relative rescaled residual over the channels
-    unknowns: int = 0  # size of the coupled system after elimination
+    unknowns: int = 0  # size of the linear system per channel (F and B at every pixel)
     seconds_build: float = 0.0
     seconds_setup: float = 0.0
     seconds_solve: float = 0.0
@@ -79,13 +76,6 @@ def _edge_weights(alpha: np.ndarray, margin: float, neighbours: int) -> tuple[li
     return weights_f, weights_b
 
 
-def _neighbour_weights(forward: list[np.ndarray]) -> list[np.ndarray]:
-    """Weights towards the 8 neighbours in raster order (_BEFORE then _AFTER)."""
-    before = [_shift(weight, -dy, -dx) for (dy, dx), weight in zip(_AFTER[::-1], forward[::-1])]
-    # _AFTER reversed and negated is exactly _BEFORE: (-1,-1), (-1,0), (-1,1), (0,-1)
-    return before + list(forward)
-
-
 def _prior_weights(alpha: np.ndarray, margin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Squared colour-prior weights and their target masks for F and B."""
     w_f = 100.0 * (alpha > 1.0 - margin) + 0.03 * alpha * (alpha > 0.7) + 0.01 * (alpha < margin)
@@ -112,7 +102,6 @@ def estimate_fb_levin(
     neighbours: int = 4,
     tol: float = 1e-6,
     max_iter: int = 200,
-    initial_guess: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, SolveInfo]:
     """Foreground and background (HxWx3 float64 in [0, 1]) minimising Levin's solveFB energy.
 
@@ -140,19 +129,21 @@ def estimate_fb_levin(
 
     start = time.perf_counter()
     stencil, rhs = _stencil(image, alpha, margin, neighbours)
-    multigrid = Multigrid(stencil)
     info.unknowns = 2 * alpha.size
     info.seconds_build = time.perf_counter() - start
-    guess = np.zeros_like(rhs)
-    if initial_guess:
-        guess_f, guess_b = estimate_fb_multilevel(image, alpha, n_big_iterations=1)
-        guess = np.stack([guess_f, guess_b], axis=2)
-        del guess_f, guess_b
-    solution = _solve(multigrid, rhs, guess, tol, max_iter, info)
+    start = time.perf_counter()
+    multigrid = Multigrid(stencil)
+    info.seconds_setup = time.perf_counter() - start
+    guess = np.repeat(image[:, :, None, :], 2, axis=2)  # F = B = I: the composite term is already met
+    start = time.perf_counter()
+    solution, info.iterations, info.residual = conjugate_gradients(multigrid, rhs, guess, tol, max_iter)
+    info.seconds_solve = time.perf_counter() - start
+    del multigrid, stencil, rhs  # the hierarchy and work blocks are the bulk of the memory
     foreground, background = solution[:, :, 0], solution[:, :, 1]
     foreground[alpha >= 1.0] = image[alpha >= 1.0]
     background[alpha <= 0.0] = image[alpha <= 0.0]
-    return np.clip(foreground, 0.0, 1.0), np.clip(background, 0.0, 1.0), info
+    np.clip(solution, 0.0, 1.0, out=solution)
+    return np.ascontiguousarray(foreground), np.ascontiguousarray(background), info
 
 
 def _stencil(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int) -> tuple[Stencil, np.ndarray]:
@@ -171,46 +162,3 @@ def _stencil(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: in
     rhs[:, :, 0] = (alpha + prior_f * target_f)[..., None] * image
     rhs[:, :, 1] = (1.0 - alpha + prior_b * target_b)[..., None] * image
     return stencil, rhs
-
-
-def _columns_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-channel dot products of two (H, W, 2, C) blocks."""
-    return np.einsum("ijkc,ijkc->c", a, b)
-
-
-def _solve(multigrid: Multigrid, rhs: np.ndarray, guess: np.ndarray, tol: float, max_iter: int, info: SolveInfo) -> np.ndarray:
-    """Multigrid-preconditioned CG on all channels at once, stopped on the diagonally rescaled residual."""
-    start = time.perf_counter()
-    fine = multigrid.levels[0]
-    scale = 1.0 / np.sqrt(np.stack([fine.diag_f, fine.diag_b], axis=2))[..., None]  # (H, W, 2, 1)
-    x = guess
-    r = rhs - fine.apply(x, np.empty_like(x))
-    norms = np.maximum(np.sqrt(_columns_dot(rhs * scale, rhs * scale)), 1e-300)
-
-    def relative(res: np.ndarray) -> np.ndarray:
-        scaled = res * scale
-        return np.sqrt(_columns_dot(scaled, scaled)) / norms
-
-    rel = relative(r)
-    z = multigrid(r)
-    p = z.copy()
-    rz = _columns_dot(r, z)
-    q = np.empty_like(x)
-    iterations = 0
-    while rel.max() > tol and iterations < max_iter:
-        fine.apply(p, q)
-        step = rz / np.maximum(_columns_dot(p, q), 1e-300)
-        step[rel <= tol] = 0.0  # finished channels stay put
-        x += step * p
-        r -= step * q
-        rel = relative(r)
-        iterations += 1
-        z = multigrid(r)
-        rz_new = _columns_dot(r, z)
-        p *= rz_new / np.maximum(rz, 1e-300)
-        p += z
-        rz = rz_new
-    info.iterations = iterations
-    info.residual = float(rel.max())
-    info.seconds_solve = time.perf_counter() - start
-    return x

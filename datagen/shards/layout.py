@@ -19,12 +19,28 @@ TILE = 256
 MANIFEST = "manifest.json"
 SHARD_PATTERN = "shard-{:05d}.h5"
 
-# Zstandard at a low level: measured in tests/bench/shard_io.py as the best size/crop-speed
-# trade-off (see README). Recorded in every manifest.
+# Codecs are named `zstd`, `gzip` or `none`, optionally with a level: `zstd:1`, `gzip:6`.
+# The default, Zstandard level 3, was measured in tests/bench/shard_io.py as the best
+# size/crop-speed trade-off (see README); faster levels trade size for write speed.
+# The codec string is recorded in every manifest.
 DEFAULT_CODEC = "zstd"
 CODECS = ("zstd", "gzip", "none")
-ZSTD_LEVEL = 3
-GZIP_LEVEL = 1
+DEFAULT_LEVELS = {"zstd": 3, "gzip": 1, "none": 0}
+
+
+def parse_codec(codec: str) -> tuple[str, int]:
+    """`"zstd:1"` -> ("zstd", 1); a bare name takes its default level."""
+    name, _, level = codec.partition(":")
+    if name not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)} (optionally name:level)")
+    try:
+        value = int(level) if level else DEFAULT_LEVELS[name]
+    except ValueError:
+        raise ValueError(f"codec level must be an integer, got {codec!r}") from None
+    allowed = {"zstd": range(-7, 23), "gzip": range(1, 10), "none": range(0, 1)}[name]
+    if value not in allowed:
+        raise ValueError(f"{name} level must be in {allowed.start}..{allowed.stop - 1}, got {value}")
+    return name, value
 
 
 def shard_name(index: int) -> str:
@@ -41,23 +57,23 @@ def chunks_for(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def codec_options(codec: str) -> dict:
-    """The HDF5 filter settings of a codec (what a reader needs; recorded in the manifest)."""
-    if codec == "zstd":
-        return dict(hdf5plugin.Zstd(clevel=ZSTD_LEVEL))
-    if codec == "gzip":
-        return {"compression": "gzip", "compression_opts": GZIP_LEVEL}
-    if codec == "none":
-        return {}
-    raise ValueError(f"unknown codec {codec!r}; choose from {', '.join(CODECS)}")
+    """The HDF5 filter settings of a codec: what any HDF5 reader needs (recorded in the manifest)."""
+    name, level = parse_codec(codec)
+    if name == "zstd":
+        return dict(hdf5plugin.Zstd(clevel=level))
+    if name == "gzip":
+        return {"compression": "gzip", "compression_opts": level}
+    return {}
 
 
 def _compressor(codec: str):
-    if codec == "zstd":
+    name, level = parse_codec(codec)
+    if name == "zstd":
         import zstandard
 
-        return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress
-    if codec == "gzip":
-        return lambda data: zlib.compress(data, GZIP_LEVEL)
+        return zstandard.ZstdCompressor(level=level).compress
+    if name == "gzip":
+        return lambda data: zlib.compress(data, level)
     return lambda data: data
 
 

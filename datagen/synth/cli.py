@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
+from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
 
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Object bank (`objects` dataset: fg + alpha [+ fg_full]).")]
 Backgrounds = Annotated[Optional[Path], typer.Option("--backgrounds", help="Background bank (`backgrounds` dataset, e.g. from `datagen import backgrounds`).")]
@@ -42,13 +42,14 @@ def synth_seg(
     noise_p: NoiseP = 0.0,
     regenerate: Regenerate = None,
     from_: From = None,
+    codec: Codec = "zstd:1",
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,
 ) -> None:
     """Synthetic interactive-segmentation set: background crop, optional distractor, primary object on top;
     stores image, mask (primary alpha > 0.5), the primary's soft alpha and the recipe (thesis Ch. 3.4.1)."""
-    _command("seg", objects, backgrounds, out, n, seed, regenerate, from_, workers, scheduler, progress,
+    _command("seg", objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress,
              size=size, extra_p=distractor_p, area=(min_area, max_area), max_angle=max_angle,
              jpeg_p=jpeg_p, blur_p=blur_p, noise_p=noise_p)
 
@@ -69,17 +70,18 @@ def synth_matting(
     noise_p: NoiseP = 0.0,
     regenerate: Regenerate = None,
     from_: From = None,
+    codec: Codec = "zstd:1",
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,
 ) -> None:
     """Synthetic matting set: image, alpha, fg, bg composites (optionally two foregrounds, as in FBA training)."""
-    _command("matting", objects, backgrounds, out, n, seed, regenerate, from_, workers, scheduler, progress,
+    _command("matting", objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress,
              size=size, extra_p=second_p, area=(min_area, max_area), max_angle=max_angle,
              jpeg_p=jpeg_p, blur_p=blur_p, noise_p=noise_p)
 
 
-def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, workers, scheduler, progress, **params) -> None:
+def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
     from datagen.shards import DatasetError, DatasetExistsError
     from datagen.synth.recipe import SynthParams
     from datagen.synth.run import run_synth
@@ -97,7 +99,8 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, worker
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = run_synth(kind, objects, backgrounds, out, n, seed, replace(SynthParams(), **params),
-                               workers=workers, scheduler=scheduler, progress=progress, command=command_line())
+                               workers=workers, scheduler=scheduler, progress=progress, command=command_line(),
+                               codec=codec)
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
     except (DatasetError, DatasetExistsError, ValueError) as error:

@@ -37,7 +37,7 @@ def _matting_rows(name: str, doc: dict) -> list[str]:
 
 
 def main(root: Path) -> None:
-    iseg, matting = [], []
+    iseg, matting, imatting = [], [], []
     for path in sorted(root.glob("*/results.json")):
         doc = json.loads(path.read_text())
         name = f"{Path(doc['benchmark']).name} / {doc['model'].split(':')[-1]}"
@@ -45,6 +45,11 @@ def main(root: Path) -> None:
             iseg.append(_iseg_row(name, doc))
         elif doc["protocol"] == "matting":
             matting.extend(_matting_rows(name, doc))
+        else:
+            a = doc["aggregate"]
+            m, last = a["mean_over_clicks"], {k: v[-1] for k, v in a["per_click"].items()}
+            imatting.append(f"| {name} | {a['n_images']} | {m['sad']:.2f} | {m['mse'] * 1e3:.2f} | {m['grad']:.2f} "
+                            f"| {m['conn']:.2f} | {last['sad']:.2f} | {last['mse'] * 1e3:.2f} |")
     print("| benchmark / model | robot | images | NoC@85 | NoC@90 | fail@90 | mIoU@1 | mIoU@5 | mIoU@20 | AuC "
           "| >95% @20 | s/click |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -53,6 +58,10 @@ def main(root: Path) -> None:
     print("| benchmark / model | trimap | images | SAD | MSE×10³ | Grad | Conn |")
     print("|---|---|---|---|---|---|---|")
     print("\n".join(matting))
+    print()
+    print("| benchmark / model | images | SAD (mean 1-20) | MSE×10³ | Grad | Conn | SAD @20 | MSE×10³ @20 |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(imatting))
 
 
 if __name__ == "__main__":

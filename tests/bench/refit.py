@@ -3,9 +3,10 @@
     python tests/bench/refit.py                    # 0.25, 1 and 4 MP, all four methods
     python tests/bench/refit.py --sizes 0.25,1 --repeats 3
 
-Methods: our `levin` (solveFB energy, margin 0, AMG-preconditioned CG) and `multilevel` (numpy),
-pymatting's `estimate_foreground_cf` and `estimate_foreground_ml`. Every (method, size) runs in a
-fresh subprocess so peak memory is its own: RSS is sampled every 2 ms while the method runs and
+Methods: our `levin` (solveFB energy, margin 0, CG preconditioned by a grid multigrid V-cycle)
+and `multilevel` (numpy), pymatting's `estimate_foreground_cf` and `estimate_foreground_ml`.
+Every (method, size) runs in a fresh subprocess so peak memory is its own: RSS is sampled every
+2 ms while the method runs and
 the peak above the RSS just before is reported. pymatting's numba compilation is paid in a
 warm-up call on a tiny image before timing. Inputs are demo objects (exact F known), so the
 F error in alpha > 0 (0..255 scale) is printed beside the speed. Ratios are against pymatting cf

@@ -136,6 +136,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--banks", choices=["real", "demo"], default="real",
                         help="real: alphamatting objects ~800x600 with uint16 fg_full + COCO photos; demo: demo assets")
+    parser.add_argument("--codec", default="zstd:1", help="shard codec for our output, e.g. zstd, zstd:1, zstd:-3")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # per-core figures: one process, one thread
     root = Path(tempfile.mkdtemp(prefix="synth_bench_"))
@@ -155,7 +156,7 @@ def main() -> None:
             for r in range(args.repeats):
                 out = root / f"ours_{size}_{r}"
                 t0 = time.perf_counter()
-                run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False)
+                run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False, codec=args.codec)
                 ours.append(n / (time.perf_counter() - t0))
                 nbytes = sum(p.stat().st_size for p in out.glob("*.h5"))
                 recipes = [plan("seg", params, r, i, banks) for i in range(n)]
@@ -174,7 +175,7 @@ def main() -> None:
                 raw.append(n / (time.perf_counter() - t0))
                 shutil.rmtree(out)
             o, b, u = statistics.median(ours), statistics.median(naive), statistics.median(raw)
-            print(f"\n{size}x{size}, n={n}, median of {args.repeats}: ours {o:.1f} samples/s/core "
+            print(f"\n{size}x{size}, n={n}, codec {args.codec}, median of {args.repeats}: ours {o:.1f} samples/s/core "
                   f"({nbytes / n / 1024:.0f} KiB/sample), naive baseline {b:.1f} samples/s/core "
                   f"({pbytes / n / 1024:.0f} KiB/sample), ratio {o / b:.2f}x\n"
                   f"  ours with banks and output uncompressed (codec 'none'; the bound without the codec): "
