@@ -89,3 +89,22 @@ def test_preconditioner_is_symmetric():
     mu = multigrid(u).copy()
     mv = multigrid(v).copy()
     np.testing.assert_allclose(np.einsum("ijkc,ijkc->c", mu, v), np.einsum("ijkc,ijkc->c", u, mv), rtol=1e-9)
+
+
+@pytest.mark.parametrize("neighbours,backward", [(4, False), (8, False), (8, True)])
+def test_fused_sweeps_equal_separate_sweeps(neighbours, backward):
+    """The wavefront smoother (3 sweeps + residual in one pass) is bit-for-bit 3 single sweeps
+    followed by the residual: any row read before its previous sweep finished would show."""
+    obj = make_object(4, (21, 17), kind="glass")
+    stencil, rhs = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
+    level = gridmg.Multigrid(stencil).levels[0]
+    rng = np.random.default_rng(1)
+    start = rng.standard_normal(rhs.shape)
+    fused, fused_residual = start.copy(), np.empty_like(rhs)
+    gridmg._gauss_seidel(*level.args, fused, rhs, 3, backward, fused_residual)
+    separate = start.copy()
+    for _ in range(3):
+        gridmg._gauss_seidel(*level.args, separate, rhs, 1, backward, np.empty((0, 0, 2, 3)))
+    assert not np.array_equal(separate, start)
+    np.testing.assert_array_equal(fused, separate)
+    np.testing.assert_array_equal(fused_residual, level.residual(separate, rhs))

@@ -13,7 +13,8 @@ docs/foreground.md). Here the structure is kept explicit instead:
 * the smoother is symmetric block Gauss-Seidel: each cell's 2x2 system (F, B) is solved exactly,
   which handles the strong per-pixel data term whatever the weights; the coarse grids handle the
   smooth error of the weak diffusion; coarse corrections are over-relaxed (x1.8), because
-  piecewise-constant interpolation under-corrects;
+  piecewise-constant interpolation under-corrects; the sweeps of one smoothing step run fused,
+  as a wavefront over the rows (see `_gauss_seidel`);
 * the V-cycle is symmetric (forward sweeps down, backward sweeps up), so it is a valid
   preconditioner for conjugate gradients, which `conjugate_gradients` runs on all three colour
   channels together (blocks of shape (H, W, 2 fields, 3 channels)).
@@ -171,7 +172,8 @@ def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, sweeps, b
     next one (every edge joins adjacent rows), so the sweeps run as a wavefront, sweep s a row
     behind sweep s - 1, and the residual a row behind the last sweep. The arithmetic, and so
     every bit of the result, is that of separate sweeps, but each row is fetched from memory
-    once rather than once per sweep: on the fine grid the smoother is bound by memory traffic."""
+    once rather than once per sweep (6-19% faster solves at 1-4 MP: the sweep is mostly bound
+    by its chain of dependent cells, not by memory)."""
     h, w = diag_f.shape
     with_residual = residual.shape[0] > 0
     for i in range(h + sweeps):
