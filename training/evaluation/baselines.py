@@ -56,6 +56,17 @@ def seed_map(shape: tuple[int, int], clicks: Sequence[Click], scale: float, radi
     return out
 
 
+def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radius: int):
+    """The working-size 8-bit RGB image and its seed labels (1 = positive click, 2 = negative
+    click or the image border), or None when there is no positive click yet."""
+    scale = _working_scale(image.shape, max_side)
+    small = _resize(_to_u8_rgb(image), scale)
+    seeds = np.zeros(small.shape[:2], np.uint8)
+    seeds[_frame(seeds.shape)] = 2
+    seed_map(seeds.shape, clicks, scale, radius, 1, 2, seeds)
+    return (small, seeds) if (seeds == 1).any() else None
+
+
 def _frame(shape: tuple[int, int]) -> np.ndarray:
     """One-pixel image border: the background prior of the click-only baselines."""
     f = np.zeros(shape, bool)
@@ -78,17 +89,13 @@ class RandomWalkerSeg:
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
         from skimage.segmentation import random_walker
 
-        scale = _working_scale(image.shape, self.max_side)
-        small = _resize(_to_u8_rgb(image), scale).astype(np.float64) / 255.0
-        shape = small.shape[:2]
-        labels = np.zeros(shape, np.int32)
-        labels[_frame(shape)] = 2
-        seed_map(shape, clicks, scale, self.radius, 1, 2, labels)
-        if not (labels == 1).any():
+        working = _click_seeds(image, clicks, self.max_side, self.radius)
+        if working is None:
             return np.zeros(image.shape[:2], np.float32)
+        small, seeds = working
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prob = random_walker(small, labels, beta=self.beta, mode="cg_mg", tol=1e-3,
+            prob = random_walker(small.astype(np.float64) / 255.0, seeds.astype(np.int32), beta=self.beta, mode="cg_mg", tol=1e-3,
                                  channel_axis=-1, return_full_prob=True)[0]
         return np.clip(_upsample(prob, image.shape), 0.0, 1.0)
 
@@ -108,14 +115,11 @@ class GrabCutSeg:
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
         from scipy import ndimage
 
-        scale = _working_scale(image.shape, self.max_side)
-        small = np.ascontiguousarray(_resize(_to_u8_rgb(image), scale)[:, :, ::-1])
-        shape = small.shape[:2]
-        seeds = np.zeros(shape, np.uint8)
-        seeds[_frame(shape)] = 2
-        seed_map(shape, clicks, scale, self.radius, 1, 2, seeds)
-        if not (seeds == 1).any():
+        working = _click_seeds(image, clicks, self.max_side, self.radius)
+        if working is None:
             return np.zeros(image.shape[:2], np.float32)
+        rgb, seeds = working
+        small, shape = np.ascontiguousarray(rgb[:, :, ::-1]), seeds.shape
         nearer_pos = ndimage.distance_transform_edt(seeds != 1) < ndimage.distance_transform_edt(seeds != 2)
         mask = np.where(nearer_pos, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
         mask[seeds == 1] = cv2.GC_FGD
