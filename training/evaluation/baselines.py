@@ -1,7 +1,7 @@
 """Classic, training-free models behind the evaluation interface, so the harness gives real numbers today.
 
 * ``grabcut``: OpenCV GrabCut (GMM colour models + graph cut) seeded from clicks.
-* ``random_walker``: scikit-image random walker seeded from clicks.
+* ``random_walker``: random walker seeded from clicks (scikit-image's graph and solver, one solve).
 * ``closed_form`` / ``knn``: pymatting trimap matting.
 * ``scribble_cf``: interactive matting as clicks -> scribble trimap -> closed-form matting.
 
@@ -13,7 +13,6 @@ protocol solves 20 problems per image; the choice is recorded in every report.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,16 +86,13 @@ class RandomWalkerSeg:
     name: str = "random_walker"
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
-        from skimage.segmentation import random_walker
+        from training.evaluation.random_walker import random_walker_probability
 
         working = _click_seeds(image, clicks, self.max_side, self.radius)
         if working is None:
             return np.zeros(image.shape[:2], np.float32)
         small, seeds = working
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prob = random_walker(small.astype(np.float64) / 255.0, seeds.astype(np.int32), beta=self.beta, mode="cg_mg", tol=1e-3,
-                                 channel_axis=-1, return_full_prob=True)[0]
+        prob = random_walker_probability(small.astype(np.float64) / 255.0, seeds, self.beta)
         return np.clip(_upsample(prob, image.shape), 0.0, 1.0)
 
 
