@@ -225,3 +225,10 @@ def test_recipe_exports_as_json(tmp_path):
     write_dataset(tmp_path / "ds", "seg", [0], lambda _: sample, progress=False)
     written = export_samples(open_dataset(tmp_path / "ds"), tmp_path / "out", fields=["recipe"])
     assert [p.name for p in written] == ["s_recipe.json"] and json.loads(written[0].read_text()) == {"seed": 5}
+
+
+def test_two_files_with_one_stem_are_reported_and_the_first_used(tmp_path):
+    folder = make_folder(tmp_path, "bg", {"a.bmp": np.zeros((4, 4, 3), np.uint8), "a.png": np.full((4, 4, 3), 9, np.uint8)})
+    result = invoke("import", "backgrounds", folder, "--out", tmp_path / "ds", "--no-progress")
+    assert result.exit_code == 1 and f"{folder / 'a.bmp'}: same stem as a.png; using a.bmp" in result.stderr
+    assert open_dataset(tmp_path / "ds").get("a")["image"].max() == 0

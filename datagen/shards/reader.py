@@ -65,6 +65,7 @@ class Dataset:
         self._len = total
         self._handles: dict[int, h5py.File] = {}
         self._pid = os.getpid()
+        self._shard_ids: dict[int, list[str]] = {}
         self._ids: list[str] | None = None
         self._index: dict[str, int] | None = None
 
@@ -81,10 +82,7 @@ class Dataset:
     def ids(self) -> list[str]:
         """All sample ids in order (read from the shards on first use)."""
         if self._ids is None:
-            ids = []
-            for number in range(len(self.manifest["shards"])):
-                ids.extend(value.decode("utf-8") for value in self._file(number)["ids"][()])
-            self._ids = ids
+            self._ids = [sample_id for number in range(len(self.manifest["shards"])) for sample_id in self._ids_of(number)]
         return self._ids
 
     def __len__(self) -> int:
@@ -118,9 +116,10 @@ class Dataset:
 
         The crop is clipped to the image; `recipe` (JSON) is returned as a dict.
         """
-        group, local = self._group(index)
+        number, local = self._shard_of(index)
+        group = self._file(number)[sample_key(local)]
         wanted = self.fields if fields is None else list(fields)
-        sample = {"id": self._file(self._shard_of(index)[0])["ids"][local].decode("utf-8")}
+        sample = {"id": self._ids_of(number)[local]}
         for name in wanted:
             if name in group:
                 dataset = group[name]
@@ -135,8 +134,7 @@ class Dataset:
 
     def shape(self, index: int, field: str) -> tuple[int, ...]:
         """Shape of one field of one sample, without reading its pixels."""
-        group, _ = self._group(index)
-        return tuple(group[field].shape)
+        return tuple(self._group(index)[field].shape)
 
     def close(self) -> None:
         for handle in self._handles.values():
@@ -152,9 +150,15 @@ class Dataset:
         number = bisect.bisect_right(self._starts, index) - 1
         return number, index - self._starts[number]
 
-    def _group(self, index: int) -> tuple[h5py.Group, int]:
+    def _group(self, index: int) -> h5py.Group:
         number, local = self._shard_of(index)
-        return self._file(number)[sample_key(local)], local
+        return self._file(number)[sample_key(local)]
+
+    def _ids_of(self, number: int) -> list[str]:
+        """One shard's ids, read once: every read returns its sample's id."""
+        if number not in self._shard_ids:
+            self._shard_ids[number] = [value.decode("utf-8") for value in self._file(number)["ids"][()]]
+        return self._shard_ids[number]
 
     def _file(self, number: int) -> h5py.File:
         if os.getpid() != self._pid:  # forked: never share HDF5 handles across processes

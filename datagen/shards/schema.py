@@ -8,6 +8,7 @@ script) can rely on it without defensive code: an `objects` sample always has `f
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -127,6 +128,7 @@ def validate_sample(kind: str, sample: dict) -> None:
             raise ValueError(f"{sample_id}: {name} holds values outside {spec.values}")
 
 
+@lru_cache(maxsize=None)
 def _allowed_values(values: tuple[int, ...]) -> np.ndarray:
     """A uint8 lookup table of allowed label values (indexing is ~10x faster than np.isin)."""
     table = np.zeros(256, dtype=bool)

@@ -46,14 +46,15 @@ def import_objects(
     progress: Progress = True,
 ) -> None:
     """Import foreground objects (colour + alpha) as an `objects` dataset."""
-    from datagen.sources.folders import ObjectPair, RgbaObject, SourceError, list_images, pair_by_stem, duplicate_stems
+    from datagen.sources.folders import ObjectPair, RgbaObject, SourceError, list_images, pair_by_stem
 
     try:
         if rgba is not None:
             if fg is not None or alpha is not None:
                 fail("give either --rgba or --fg with --alpha, not both")
-            items = sorted((stem, str(path)) for stem, path in list_images(rgba, "RGBA").items())
-            problems, make, inputs = duplicate_stems(rgba), RgbaObject(), [rgba]
+            listing, problems = list_images(rgba, "RGBA")
+            items = sorted((stem, str(path)) for stem, path in listing.items())
+            make, inputs = RgbaObject(), [rgba]
         elif fg is not None and alpha is not None:
             items, problems = pair_by_stem((fg, "foreground"), (alpha, "alpha"))
             make, inputs = ObjectPair(), [fg, alpha]
@@ -73,13 +74,14 @@ def import_backgrounds(
     progress: Progress = True,
 ) -> None:
     """Import a folder of photographs as a `backgrounds` dataset (corrupt files reported and skipped)."""
-    from datagen.sources.folders import Background, SourceError, duplicate_stems, list_images
+    from datagen.sources.folders import Background, SourceError, list_images
 
     try:
-        items = sorted((stem, str(path)) for stem, path in list_images(folder, "backgrounds").items())
+        listing, problems = list_images(folder, "backgrounds")
     except SourceError as error:
         fail(str(error))
-    _run("backgrounds", out, items, Background(), duplicate_stems(folder), [folder], {}, workers, scheduler, progress)
+    items = sorted((stem, str(path)) for stem, path in listing.items())
+    _run("backgrounds", out, items, Background(), problems, [folder], {}, workers, scheduler, progress)
 
 
 @import_app.command("images")

@@ -20,11 +20,11 @@ class SourceError(ValueError):
     """An input folder that cannot be imported at all (missing, empty, not a folder)."""
 
 
-def list_images(folder: str | os.PathLike, role: str) -> dict[str, Path]:
-    """Image files of a folder by stem; raises SourceError if the folder is missing or empty.
+def list_images(folder: str | os.PathLike, role: str) -> tuple[dict[str, Path], list[str]]:
+    """Image files of a folder by stem, and one problem line per stem that occurs twice.
 
-    Two files with the same stem (`a.jpg`, `a.png`) cannot be paired unambiguously, so both are
-    left out and reported through the `problems` of `pair_by_stem`.
+    Raises SourceError if the folder is missing or holds no images. Of two files with the same
+    stem (`a.jpg`, `a.png`) the first in name order is used and the others are reported.
     """
     folder = Path(folder)
     if not folder.exists():
@@ -34,19 +34,15 @@ def list_images(folder: str | os.PathLike, role: str) -> dict[str, Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
     if not files:
         raise SourceError(f"{folder}: {role} folder holds no image files")
-    by_stem: dict[str, Path] = {}
+    same_stem: dict[str, list[Path]] = {}
     for path in files:
-        by_stem.setdefault(path.stem, path)
-    return by_stem
-
-
-def duplicate_stems(folder: str | os.PathLike) -> list[str]:
-    """Problems for stems that occur more than once among a folder's images."""
-    seen: dict[str, list[str]] = {}
-    for path in sorted(Path(folder).iterdir()):
-        if path.is_file() and is_image_file(path):
-            seen.setdefault(path.stem, []).append(path.name)
-    return [f"{Path(folder) / names[0]}: same stem as {', '.join(names[1:])}; using {names[0]}" for names in seen.values() if len(names) > 1]
+        same_stem.setdefault(path.stem, []).append(path)
+    problems = [
+        f"{paths[0]}: same stem as {', '.join(p.name for p in paths[1:])}; using {paths[0].name}"
+        for paths in same_stem.values()
+        if len(paths) > 1
+    ]
+    return {stem: paths[0] for stem, paths in same_stem.items()}, problems
 
 
 def pair_by_stem(*folders: tuple[str | os.PathLike, str]) -> tuple[list[tuple[str, ...]], list[str]]:
@@ -55,8 +51,11 @@ def pair_by_stem(*folders: tuple[str | os.PathLike, str]) -> tuple[list[tuple[st
     `folders` are (path, role) pairs. Returns the items `(stem, path1, path2, ...)` sorted by
     stem, and one problem line per file that has no partner in every other folder.
     """
-    listings = [(list_images(path, role), Path(path), role) for path, role in folders]
-    problems = [line for _, path, _ in listings for line in duplicate_stems(path)]
+    listings, problems = [], []
+    for path, role in folders:
+        listing, duplicates = list_images(path, role)
+        listings.append((listing, Path(path), role))
+        problems.extend(duplicates)
     stems = set.intersection(*(set(listing) for listing, _, _ in listings))
     for listing, _, role in listings:
         for stem in sorted(set(listing) - stems):
