@@ -29,7 +29,8 @@ Codec = Annotated[
     typer.Option(
         "--codec",
         help="Shard compression: zstd, gzip or none, optionally with a level (zstd:1 writes faster, "
-        "zstd:9 smaller). Readers need nothing but the manifest.",
+        "zstd:9 smaller), then optional per-field overrides: 'zstd:1,image=none' stores image raw. "
+        "Readers need nothing but the manifest.",
     ),
 ]
 

@@ -245,6 +245,37 @@ def test_every_codec_round_trips_exactly_and_is_recorded(tmp_path, codec):
     assert verify_dataset(tmp_path / "ds") == []
 
 
+def test_per_field_codecs_store_each_field_with_its_own_filter(tmp_path):
+    import h5py
+
+    write(tmp_path / "ds", n=3, codec="zstd:1,image=none")
+    dataset = open_dataset(tmp_path / "ds")
+    storage = dataset.manifest["storage"]
+    assert storage["codec"] == "zstd:1,image=none" and storage["fields"] == {"image": {}}
+    assert storage["options"]["compression"] == 32015  # Zstandard's registered HDF5 filter id
+    with h5py.File(tmp_path / "ds" / dataset.manifest["shards"][0]["file"]) as handle:
+        group = handle["samples/000001"]
+        assert group["image"].id.get_create_plist().get_nfilters() == 0
+        assert group["alpha"].id.get_create_plist().get_filter(0)[0] == 32015
+        raw = group["image"].id.read_direct_chunk((0, 0, 0))[1]  # stored as is: the tile's own bytes
+        assert raw == np.ascontiguousarray(make_benchmark(1)["image"][:256, :256]).tobytes()
+    for index in range(3):
+        expected = make_benchmark(index)
+        assert all(np.array_equal(dataset[index][name], expected[name]) for name in ("image", "alpha"))
+    assert verify_dataset(tmp_path / "ds") == []
+
+
+@pytest.mark.parametrize(
+    "codec, message",
+    [("zstd:1,image", "FIELD=CODEC"), ("zstd:1,=none", "FIELD=CODEC"), ("image=lz4", "unknown codec"),
+     ("zstd,imgae=none", r"\['imgae'\]")],
+)
+def test_bad_per_field_codecs_are_refused_before_any_work(tmp_path, codec, message):
+    with pytest.raises(ValueError, match=message):
+        write(tmp_path / "ds", codec=codec)
+    assert not (tmp_path / "ds").exists()
+
+
 @pytest.mark.parametrize("codec, message", [("lzma", "unknown codec"), ("zstd:x", "integer"), ("gzip:0", "1..9")])
 def test_bad_codecs_are_refused_before_any_work(tmp_path, codec, message):
     with pytest.raises(ValueError, match=message):

@@ -91,6 +91,7 @@ def test_cli_seg_matting_and_regenerate(banks, tmp_path):
     assert res.exit_code == 0, res.output
     ds = open_dataset(seg)
     assert ds.kind == "seg" and len(ds) == 7
+    assert ds.manifest["storage"]["codec"] == "zstd:1,image=none"  # photographs raw, labels compressed
     counts = np.bincount([int(ds[i]["recipe"]["layers"][-1]["id"][3:]) for i in range(7)], minlength=6)
     assert sorted(counts) == [1, 1, 1, 1, 1, 2]
     res = runner.invoke(app, ["synth-seg", "--regenerate", "0000003", "--from", str(seg), "--out", str(tmp_path / "png")])
@@ -103,6 +104,7 @@ def test_cli_seg_matting_and_regenerate(banks, tmp_path):
                               "--n", "4", "--size", "40", "--no-progress"])
     assert res.exit_code == 0, res.output
     assert open_dataset(mat).kind == "matting"
+    assert set(open_dataset(mat).manifest["storage"]["fields"]) == {"image", "fg", "bg"}
     res = runner.invoke(app, ["synth-seg", "--objects", backgrounds, "--backgrounds", backgrounds, "--out",
                               str(tmp_path / "bad"), "--n", "2", "--no-progress"])
     assert res.exit_code == 2 and "kind 'objects'" in res.output

@@ -22,7 +22,9 @@ SHARD_PATTERN = "shard-{:05d}.h5"
 # Codecs are named `zstd`, `gzip` or `none`, optionally with a level: `zstd:1`, `gzip:6`.
 # The default, Zstandard level 3, was measured in tests/bench/shard_io.py as the best
 # size/crop-speed trade-off (see README); faster levels trade size for write speed.
-# The codec string is recorded in every manifest.
+# A codec *spec* may add per-field overrides after the default: `zstd:1,image=none` stores
+# `image` raw and every other field with zstd:1 (label maps compress 25-60x, photographs
+# barely: see docs/synth.md). The spec string is recorded in every manifest.
 DEFAULT_CODEC = "zstd"
 CODECS = ("zstd", "gzip", "none")
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 1, "none": 0}
@@ -41,6 +43,39 @@ def parse_codec(codec: str) -> tuple[str, int]:
     if value not in allowed:
         raise ValueError(f"{name} level must be in {allowed.start}..{allowed.stop - 1}, got {value}")
     return name, value
+
+
+def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """`"zstd:1,image=none"` -> ("zstd:1", {"image": "none"}), every codec checked.
+
+    The first item is the default codec (optional: `image=none` alone keeps DEFAULT_CODEC)."""
+    default, overrides = DEFAULT_CODEC, {}
+    for position, item in enumerate(part.strip() for part in spec.split(",")):
+        field, equals, codec = item.rpartition("=")
+        if not equals and position == 0:
+            default = codec
+        elif not equals or not field:
+            raise ValueError(f"codec spec {spec!r}: expected CODEC[,FIELD=CODEC...], got item {item!r}")
+        else:
+            overrides[field] = codec
+        parse_codec(codec)
+    return default, overrides
+
+
+def field_codec(spec: str, field: str) -> str:
+    """The codec a field is stored with under a codec spec."""
+    default, overrides = parse_codec_spec(spec)
+    return overrides.get(field, default)
+
+
+def storage_options(spec: str) -> dict:
+    """The HDF5 filter settings of a codec spec, for the manifest: `options` of the default
+    codec, and `fields` for the fields that override it."""
+    default, overrides = parse_codec_spec(spec)
+    options = {"options": codec_options(default)}
+    if overrides:
+        options["fields"] = {field: codec_options(codec) for field, codec in sorted(overrides.items())}
+    return options
 
 
 def shard_name(index: int) -> str:

@@ -124,8 +124,16 @@ def validate_sample(kind: str, sample: dict) -> None:
             size = value.shape[:2]
         elif value.shape[:2] != size:
             raise ValueError(f"{sample_id}: {name} is {value.shape[:2]} but other fields are {size}")
-        if spec.values and not _allowed_values(spec.values)[value].all():
+        if spec.values and not _holds_only(value, spec.values):
             raise ValueError(f"{sample_id}: {name} holds values outside {spec.values}")
+
+
+def _holds_only(array: np.ndarray, values: tuple[int, ...]) -> bool:
+    """Whether every element of a label map is one of `values`. A set 0..k (masks: 0, 1) is one
+    max() (~10x faster than the table lookup, which matters at ~100 samples/s)."""
+    if values == tuple(range(len(values))):
+        return int(array.max()) < len(values)
+    return bool(_allowed_values(values)[array].all())
 
 
 @lru_cache(maxsize=None)

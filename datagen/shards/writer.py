@@ -33,10 +33,12 @@ from datagen.shards.layout import (
     MANIFEST,
     TILE,
     as_json_text,
-    codec_options,
+    field_codec,
     fixed_text,
+    parse_codec_spec,
     sample_key,
     shard_name,
+    storage_options,
     write_array,
 )
 from datagen.shards.schema import FORMAT_NAME, SCHEMA_VERSION, kind_fields, validate_sample
@@ -99,8 +101,10 @@ def write_dataset(
     recorded in the manifest; everything in it except `command` takes part in the
     fingerprint that decides whether an existing output may be resumed.
     """
-    kind_fields(kind)
-    codec_options(codec)
+    fields = kind_fields(kind)
+    unknown = sorted(set(parse_codec_spec(codec)[1]) - set(fields))
+    if unknown:
+        raise ValueError(f"codec {codec!r} names fields {unknown} that kind {kind!r} does not have ({', '.join(fields)})")
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1, got {shard_size}")
     out = Path(out)
@@ -177,7 +181,7 @@ def _write_shard(task: _ShardTask) -> dict:
                     group.attrs[key] = fixed_text(as_json_text(value))
                     dtypes[key] = "json"
                     continue
-                write_array(group, key, value, task.codec)
+                write_array(group, key, value, field_codec(task.codec, key))
                 dtypes.setdefault(key, value.dtype.name)
                 if dtypes[key] != value.dtype.name:
                     dtypes[key] = "mixed"
@@ -306,7 +310,7 @@ def _manifest(kind: str, records: list[dict], codec: str, provenance: dict, fing
         "kind": kind,
         "num_samples": len(all_ids),
         "fields": fields,
-        "storage": {"codec": codec, "tile": TILE, "options": codec_options(codec)},
+        "storage": {"codec": codec, "tile": TILE, **storage_options(codec)},
         "shards": [
             {key: record[key] for key in ("file", "num_samples", "sha256", "bytes", "ids_sha256")}
             for record in records

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
+from datagen.synth.storage import DEFAULT_CODECS
 
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Object bank (`objects` dataset: fg + alpha [+ fg_full]).")]
 Backgrounds = Annotated[Optional[Path], typer.Option("--backgrounds", help="Background bank (`backgrounds` dataset, e.g. from `datagen import backgrounds`).")]
@@ -42,7 +43,7 @@ def synth_seg(
     noise_p: NoiseP = 0.0,
     regenerate: Regenerate = None,
     from_: From = None,
-    codec: Codec = "zstd:1",
+    codec: Codec = DEFAULT_CODECS["seg"],
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,
@@ -70,7 +71,7 @@ def synth_matting(
     noise_p: NoiseP = 0.0,
     regenerate: Regenerate = None,
     from_: From = None,
-    codec: Codec = "zstd:1",
+    codec: Codec = DEFAULT_CODECS["matting"],
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from datagen.synth.recipe import Banks, SynthParams, plan, render
+from datagen.synth.storage import DEFAULT_CODECS
 
 KIND_DESC = {"seg": "synth-seg", "matting": "synth-matting"}
 
@@ -59,13 +60,12 @@ def run_synth(
     progress: bool = True,
     shard_size: int = 64,
     command: str | None = None,
-    codec: str = "zstd:1",
+    codec: str | None = None,
 ):
     """Write ``n`` samples of ``kind`` ("seg" or "matting"); returns the ``WriteResult``.
 
-    ``codec`` is the shard compression (`datagen.shards.layout.parse_codec`); synthetic sets
-    default to Zstandard level 1, which tests/bench/synth_seg.py measured at ~1.3x the samples/s
-    of level 3 for ~7% more bytes."""
+    ``codec`` is the shard codec spec (`datagen.shards.layout.parse_codec_spec`); by default
+    photographic fields raw and label fields zstd:1 (`datagen.synth.storage`)."""
     from datagen.shards import write_dataset
 
     if n < 1:
@@ -94,7 +94,8 @@ def run_synth(
     }
     return write_dataset(
         out, kind, range(n), job, provenance=provenance, shard_size=shard_size,
-        workers=workers, scheduler=scheduler, progress=progress, desc=KIND_DESC[kind], codec=codec,
+        workers=workers, scheduler=scheduler, progress=progress, desc=KIND_DESC[kind],
+        codec=codec or DEFAULT_CODECS[kind],
     )
 
 

@@ -6,7 +6,7 @@ COCO background photos from ../shared/data; ``demo`` = the demo assets (320x320 
 only, 480x640 backgrounds). Both pipelines render the *same recipes*:
 
 - ours: ``run_synth`` (bbox-windowed uint8 warps, fused exact integer blend, shards with the
-  store's default codec);
+  synthetic sets' default codec: image raw, mask and alpha zstd:1);
 - baseline: whole-canvas warps, float64 ``a*F + (1-a)*B`` compositing, one PNG file per
   sample for the image and one for the mask (``cv2.imwrite``).
 
@@ -34,6 +34,7 @@ from datagen.compose.placement import object_box, scale_for_area
 from datagen.shards import open_dataset, write_dataset
 from datagen.synth.recipe import Banks, SynthParams, plan
 from datagen.synth.run import run_synth
+from datagen.synth.storage import DEFAULT_CODECS
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -93,12 +94,12 @@ def naive_sample(recipe: dict, banks: Banks, out_dir: Path) -> None:
     cv2.imwrite(f"{stem}_mask.png", mask)
 
 
-def breakdown(objects: str, bgs: str, n: int, params: SynthParams, out: Path) -> tuple[float, list[tuple[str, float]]]:
+def breakdown(objects: str, bgs: str, n: int, params: SynthParams, out: Path, codec: str) -> tuple[float, list[tuple[str, float]]]:
     """Profile one in-process run; ms per sample for each stage (cumulative times of the stage functions)."""
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
-    run_synth("seg", objects, bgs, out, n, seed=99, params=params, progress=False)
+    run_synth("seg", objects, bgs, out, n, seed=99, params=params, progress=False, codec=codec)
     prof.disable()
     total = time.perf_counter() - t0
     stats = pstats.Stats(prof).stats
@@ -136,7 +137,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--banks", choices=["real", "demo"], default="real",
                         help="real: alphamatting objects ~800x600 with uint16 fg_full + COCO photos; demo: demo assets")
-    parser.add_argument("--codec", default="zstd:1", help="shard codec for our output, e.g. zstd, zstd:1, zstd:-3")
+    parser.add_argument("--codec", default=DEFAULT_CODECS["seg"],
+                        help="shard codec spec for our output, e.g. zstd:1, zstd:-3, zstd:1,image=none (the default)")
+    parser.add_argument("--alt-codec", default="zstd:1", help="a second codec spec timed in the same run, for comparison")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # per-core figures: one process, one thread
     root = Path(tempfile.mkdtemp(prefix="synth_bench_"))
@@ -152,13 +155,14 @@ def main() -> None:
         for size in args.sizes:
             n = args.n if size <= 512 else max(args.n // 4, 10)
             params = SynthParams(size=size)
-            ours, naive, raw = [], [], []
+            ours, naive, raw, alt = [], [], [], []
             for r in range(args.repeats):
                 out = root / f"ours_{size}_{r}"
                 t0 = time.perf_counter()
                 run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False, codec=args.codec)
                 ours.append(n / (time.perf_counter() - t0))
                 nbytes = sum(p.stat().st_size for p in out.glob("*.h5"))
+                shutil.rmtree(out)
                 recipes = [plan("seg", params, r, i, banks) for i in range(n)]
                 png = root / f"naive_{size}_{r}"
                 png.mkdir()
@@ -167,20 +171,28 @@ def main() -> None:
                     naive_sample(recipe, banks, png)
                 naive.append(n / (time.perf_counter() - t0))
                 pbytes = sum(p.stat().st_size for p in png.glob("*.png"))
-                shutil.rmtree(out)
                 shutil.rmtree(png)
+                out = root / f"alt_{size}_{r}"
+                t0 = time.perf_counter()
+                run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False, codec=args.alt_codec)
+                alt.append(n / (time.perf_counter() - t0))
+                abytes = sum(p.stat().st_size for p in out.glob("*.h5"))
+                shutil.rmtree(out)
                 out = root / f"raw_{size}_{r}"
                 t0 = time.perf_counter()
                 run_synth("seg", raw_objects, raw_bgs, out, n, seed=r, params=params, progress=False, codec="none")
                 raw.append(n / (time.perf_counter() - t0))
                 shutil.rmtree(out)
-            o, b, u = statistics.median(ours), statistics.median(naive), statistics.median(raw)
-            print(f"\n{size}x{size}, n={n}, codec {args.codec}, median of {args.repeats}: ours {o:.1f} samples/s/core "
-                  f"({nbytes / n / 1024:.0f} KiB/sample), naive baseline {b:.1f} samples/s/core "
-                  f"({pbytes / n / 1024:.0f} KiB/sample), ratio {o / b:.2f}x\n"
+            o, b, u, a = (statistics.median(v) for v in (ours, naive, raw, alt))
+            print(f"\n{size}x{size}, n={n}, median of {args.repeats}:\n"
+                  f"  ours, codec {args.codec}: {o:.1f} samples/s/core ({nbytes / n / 1024:.0f} KiB/sample), "
+                  f"ratio {o / b:.2f}x\n"
+                  f"  naive baseline: {b:.1f} samples/s/core ({pbytes / n / 1024:.0f} KiB/sample)\n"
+                  f"  ours, codec {args.alt_codec}: {a:.1f} samples/s/core ({abytes / n / 1024:.0f} KiB/sample), "
+                  f"ratio {a / b:.2f}x\n"
                   f"  ours with banks and output uncompressed (codec 'none'; the bound without the codec): "
                   f"{u:.1f} samples/s/core, {u / b:.2f}x baseline")
-            total_ms, rows = breakdown(objects, bgs, n, params, root / f"profile_{size}")
+            total_ms, rows = breakdown(objects, bgs, n, params, root / f"profile_{size}", args.codec)
             print(f"  where one sample's {total_ms:.1f} ms go (ours, profiled run):")
             for k, v in rows:
                 print(f"    {k:<28}{v:7.2f} ms  {100 * v / total_ms:5.1f}%")
