@@ -94,6 +94,16 @@ def naive_sample(recipe: dict, banks: Banks, out_dir: Path) -> None:
     cv2.imwrite(f"{stem}_mask.png", mask)
 
 
+def timed_run(objects: str, bgs: str, out: Path, n: int, seed: int, params: SynthParams, codec: str) -> tuple[float, int]:
+    """One run of ours: (samples/s, bytes written); the output is deleted afterwards."""
+    t0 = time.perf_counter()
+    run_synth("seg", objects, bgs, out, n, seed=seed, params=params, progress=False, codec=codec)
+    rate = n / (time.perf_counter() - t0)
+    nbytes = sum(p.stat().st_size for p in out.glob("*.h5"))
+    shutil.rmtree(out)
+    return rate, nbytes
+
+
 def breakdown(objects: str, bgs: str, n: int, params: SynthParams, out: Path, codec: str) -> tuple[float, list[tuple[str, float]]]:
     """Profile one in-process run; ms per sample for each stage (cumulative times of the stage functions)."""
     prof = cProfile.Profile()
@@ -157,12 +167,8 @@ def main() -> None:
             params = SynthParams(size=size)
             ours, naive, raw, alt = [], [], [], []
             for r in range(args.repeats):
-                out = root / f"ours_{size}_{r}"
-                t0 = time.perf_counter()
-                run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False, codec=args.codec)
-                ours.append(n / (time.perf_counter() - t0))
-                nbytes = sum(p.stat().st_size for p in out.glob("*.h5"))
-                shutil.rmtree(out)
+                rate, nbytes = timed_run(objects, bgs, root / f"ours_{size}_{r}", n, r, params, args.codec)
+                ours.append(rate)
                 recipes = [plan("seg", params, r, i, banks) for i in range(n)]
                 png = root / f"naive_{size}_{r}"
                 png.mkdir()
@@ -172,17 +178,9 @@ def main() -> None:
                 naive.append(n / (time.perf_counter() - t0))
                 pbytes = sum(p.stat().st_size for p in png.glob("*.png"))
                 shutil.rmtree(png)
-                out = root / f"alt_{size}_{r}"
-                t0 = time.perf_counter()
-                run_synth("seg", objects, bgs, out, n, seed=r, params=params, progress=False, codec=args.alt_codec)
-                alt.append(n / (time.perf_counter() - t0))
-                abytes = sum(p.stat().st_size for p in out.glob("*.h5"))
-                shutil.rmtree(out)
-                out = root / f"raw_{size}_{r}"
-                t0 = time.perf_counter()
-                run_synth("seg", raw_objects, raw_bgs, out, n, seed=r, params=params, progress=False, codec="none")
-                raw.append(n / (time.perf_counter() - t0))
-                shutil.rmtree(out)
+                rate, abytes = timed_run(objects, bgs, root / f"alt_{size}_{r}", n, r, params, args.alt_codec)
+                alt.append(rate)
+                raw.append(timed_run(raw_objects, raw_bgs, root / f"raw_{size}_{r}", n, r, params, "none")[0])
             o, b, u, a = (statistics.median(v) for v in (ours, naive, raw, alt))
             print(f"\n{size}x{size}, n={n}, median of {args.repeats}:\n"
                   f"  ours, codec {args.codec}: {o:.1f} samples/s/core ({nbytes / n / 1024:.0f} KiB/sample), "
