@@ -76,8 +76,9 @@ def naive_sample(recipe: dict, banks: Banks, out_dir: Path) -> None:
     bg = banks.backgrounds.get(recipe["background"]["id"])["image"][y:y + h, x:x + w]
     canvas = cv2.resize(bg, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float64) / 255
     for layer in recipe["layers"]:
-        obj = banks.objects.get(layer["id"])
-        fg = obj["fg_full"].astype(np.float64) / 65535 if "fg_full" in obj else obj["fg"].astype(np.float64) / 255
+        colour = "fg_full" if banks.has_fg_full else "fg"  # only the fields it uses, as ours
+        obj = banks.objects.get(layer["id"], fields=(colour, "alpha"))
+        fg = obj[colour].astype(np.float64) / (65535 if obj[colour].dtype == np.uint16 else 255)
         alpha = obj["alpha"].astype(np.float64) / 255
         y0, y1, x0, x1 = object_box(obj["alpha"])
         s = scale_for_area(y1 - y0, x1 - x0, size, layer["area"])
