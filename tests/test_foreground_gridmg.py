@@ -15,8 +15,8 @@ from datagen.foreground import gridmg
 from datagen.foreground.levin import _AFTER, _edge_weights, _prior_weights, _stencil
 
 
-def _direct_solution(image, alpha, margin, neighbours):
-    """Minimiser of the solveFB energy, unknowns (pixel, F/B) per channel, by a direct solve."""
+def _normal_equations(image, alpha, margin, neighbours):
+    """The solveFB normal equations, unknowns (pixel, F/B), as a sparse matrix and 3 right-hand sides."""
     h, w = alpha.shape
     n = h * w
     index = np.arange(n).reshape(h, w)
@@ -47,9 +47,13 @@ def _direct_solution(image, alpha, margin, neighbours):
                             root = np.sqrt(weight)
                             add_row([(2 * p + field, -root), (2 * q + field, root)], np.zeros(3))
     m = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(targets), 2 * n))
-    normal = (m.T @ m).tocsc()
-    solution = scipy.sparse.linalg.splu(normal).solve(np.asarray(m.T @ np.array(targets)))
-    return solution.reshape(h, w, 2, 3)
+    return (m.T @ m).tocsc(), np.asarray(m.T @ np.array(targets))
+
+
+def _direct_solution(image, alpha, margin, neighbours):
+    """Minimiser of the solveFB energy, unknowns (pixel, F/B) per channel, by a direct solve."""
+    normal, rhs = _normal_equations(image, alpha, margin, neighbours)
+    return scipy.sparse.linalg.splu(normal).solve(rhs).reshape(alpha.shape + (2, 3))
 
 
 @pytest.mark.parametrize("margin,neighbours,shape", [(0.0, 4, (23, 30)), (0.02, 8, (19, 26)), (0.0, 8, (9, 41))])
@@ -94,17 +98,81 @@ def test_preconditioner_is_symmetric():
 @pytest.mark.parametrize("neighbours,backward", [(4, False), (8, False), (8, True)])
 def test_fused_sweeps_equal_separate_sweeps(neighbours, backward):
     """The wavefront smoother (3 sweeps + residual in one pass) is bit-for-bit 3 single sweeps
-    followed by the residual: any row read before its previous sweep finished would show."""
+    followed by the residual summed over 2x2 aggregates: any row read before its previous sweep
+    finished would show."""
     obj = make_object(4, (21, 17), kind="glass")
     stencil, rhs = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
     level = gridmg.Multigrid(stencil).levels[0]
     rng = np.random.default_rng(1)
     start = rng.standard_normal(rhs.shape)
-    fused, fused_residual = start.copy(), np.empty_like(rhs)
-    gridmg._gauss_seidel(*level.args, fused, rhs, 3, backward, fused_residual)
+    fused, fused_restricted = start.copy(), np.full((11, 9, 2, 3), np.nan)
+    gridmg._gauss_seidel(*level.args, fused, rhs, 3, backward, fused_restricted)
     separate = start.copy()
     for _ in range(3):
         gridmg._gauss_seidel(*level.args, separate, rhs, 1, backward, np.empty((0, 0, 2, 3)))
     assert not np.array_equal(separate, start)
     np.testing.assert_array_equal(fused, separate)
-    np.testing.assert_array_equal(fused_residual, level.residual(separate, rhs))
+    residual = np.zeros((22, 18, 2, 3))
+    residual[:21, :17] = level.residual(separate, rhs)
+    restricted = np.zeros((11, 9, 2, 3))
+    order = ((0, 0), (0, 1), (1, 0), (1, 1))  # the kernel's order of additions: its rows' order
+    for dy, dx in order[2:] + order[:2] if backward else order:
+        restricted += residual[dy::2, dx::2]
+    np.testing.assert_array_equal(fused_restricted, restricted)
+
+
+def _opaque_and_clear_regions(shape, seed):
+    """Alpha exactly 0 on the left, exactly 1 on the right, a noisy ramp between, an opaque blob
+    in the clear part and a clear hole in the opaque part; a random image."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    alpha = np.clip(np.linspace(-0.6, 1.6, w)[None, :] + 0.15 * rng.standard_normal((h, w)), 0.0, 1.0)
+    alpha[:, : w // 4] = 0.0
+    alpha[:, -w // 4 :] = 1.0
+    alpha[2:6, 2:5] = 1.0
+    alpha[h - 7 : h - 3, w - 5 : w - 2] = 0.0
+    return rng.random((h, w, 3)), alpha
+
+
+def _cell_kinds(level):
+    """Per cell, the coupling kind of the run that holds it."""
+    runs, row_runs = level.args[-2:]
+    kinds = np.empty(level.stencil.shape, dtype=np.int64)
+    for y in range(kinds.shape[0]):
+        for first, end, kind in runs[row_runs[y] : row_runs[y + 1]]:
+            kinds[y, first:end] = kind
+    return kinds
+
+
+@pytest.mark.parametrize("margin,neighbours", [(0.0, 4), (0.0, 8), (0.02, 8)])
+def test_decoupled_fields_are_exact(margin, neighbours):
+    """Where alpha is exactly 0 or 1 the smoother skips the decided field's neighbours. Checked
+    three ways: the fields it marks uncoupled have no off-diagonal entry in the independently
+    assembled normal equations; a V-cycle equals (to rounding) the one that treats every cell
+    as coupled (the unspecialised path); CG converges to the direct solution."""
+    image, alpha = _opaque_and_clear_regions((24, 31), seed=6)
+    stencil, rhs = _stencil(image, alpha, margin, neighbours)
+    multigrid = gridmg.Multigrid(stencil)
+    kinds = _cell_kinds(multigrid.levels[0])
+    # margin 0: one field decided inside the clear / opaque parts; with a margin nothing outside
+    # the band has edges, so both fields are (kind 0)
+    expected = {1: 100, 2: 100, 3: 200} if margin == 0 else {0: 250, 3: 200}
+    assert set(np.unique(kinds)) == set(expected)
+    assert all((kinds == kind).sum() > least for kind, least in expected.items())
+    normal, _ = _normal_equations(image, alpha, margin, neighbours)
+    off_diagonal = abs(normal - scipy.sparse.diags(normal.diagonal())).tocsr()
+    coupled = np.asarray(off_diagonal.sum(axis=1)).reshape(alpha.shape + (2,)) > 0
+    assert not coupled[..., 0][(kinds & 1) == 0].any() and not coupled[..., 1][(kinds & 2) == 0].any()
+
+    u = np.random.default_rng(2).standard_normal(rhs.shape)
+    specialised = multigrid(u).copy()
+    for level in multigrid.levels:
+        h, w = level.stencil.shape
+        all_coupled = np.array([[0, w, 3]] * h, dtype=np.int64)
+        level.args = level.args[:-2] + (all_coupled, np.arange(h + 1, dtype=np.int64))
+    np.testing.assert_allclose(specialised, multigrid(u), rtol=1e-9, atol=1e-9 * np.abs(specialised).max())
+
+    multigrid = gridmg.Multigrid(stencil)
+    ours, iterations, residual = gridmg.conjugate_gradients(multigrid, rhs, np.zeros_like(rhs), 1e-12, 300)
+    assert residual <= 1e-12 and iterations < 300
+    np.testing.assert_allclose(ours, _direct_solution(image, alpha, margin, neighbours), atol=1e-7)

@@ -14,7 +14,10 @@ docs/foreground.md). Here the structure is kept explicit instead:
   which handles the strong per-pixel data term whatever the weights; the coarse grids handle the
   smooth error of the weak diffusion; coarse corrections are over-relaxed (x1.8), because
   piecewise-constant interpolation under-corrects; the sweeps of one smoothing step run fused,
-  as a wavefront over the rows (see `_gauss_seidel`);
+  as a wavefront over the rows, with the restriction of the residual (see `_gauss_seidel`);
+* every kernel that applies the stencil walks each row as runs of cells of one coupling kind
+  (see `_runs`): where alpha is exactly 0 or 1 one field's row is only its diagonal, and its
+  neighbours are not gathered at all;
 * the V-cycle is symmetric (forward sweeps down, backward sweeps up), so it is a valid
   preconditioner for conjugate gradients, which `conjugate_gradients` runs on all three colour
   channels together (blocks of shape (H, W, 2 fields, 3 channels)).
@@ -32,6 +35,7 @@ import numpy as np
 # Forward edge directions (dy, dx); the first two make the 4-neighbour stencil.
 DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
 _COARSEST_CELLS = 64
+_NO_BLOCK = np.empty((0, 0, 2, 3))  # an absent optional block argument of the kernels
 
 
 @dataclass
@@ -105,77 +109,206 @@ def _coarsen(self_f, self_b, cross, edges_f, edges_b, dirs):
     return c_self_f, c_self_b, c_cross, c_edges_f, c_edges_b
 
 
-@numba.njit(cache=True, inline="always")
-def _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, xx, relax):
-    """At cell (y, xx), for the three channels: relax=True solves its 2x2 system exactly given the
-    neighbours (one Gauss-Seidel step, written into x); relax=False writes the residual b - A x
-    into out. One kernel for both keeps the stencil logic in one place; channels are unrolled
-    because that is 4x faster than a channel loop."""
-    h, w = diag_f.shape
-    df, db, cr = diag_f[y, xx], diag_b[y, xx], cross[y, xx]
-    f0, f1, f2 = b[y, xx, 0, 0], b[y, xx, 0, 1], b[y, xx, 0, 2]
-    b0, b1, b2 = b[y, xx, 1, 0], b[y, xx, 1, 1], b[y, xx, 1, 2]
+@numba.njit(cache=True)
+def _runs(cross, edges_f, edges_b, dirs):
+    """Each row cut into runs of cells with the same coupling kind: bit 0 set when F is coupled
+    to a neighbour, bit 1 when B is. Returns (runs, row_runs): runs[i] = (first, last + 1, kind),
+    the runs of row y are runs[row_runs[y]:row_runs[y + 1]].
+
+    Why: with margin 0 most of the image has one field decoupled. Inside a region of alpha = 1
+    (alpha = 0), F's (B's) incident edge weights and the cross term are exactly 0, so its row of
+    the system is only its diagonal (F = I there) and it needs none of its neighbours: the terms
+    skipped are exact zeros (only rounding changes: two divisions replace the 2x2 solve, and
+    the iteration counts stay the same). A cross term couples the cell's
+    fields, so such a cell is kind 3 (both). Runs, not a per-cell test, because a test of the
+    kind inside the cell loop made numba's code 2x slower, while within a run the kind is fixed."""
+    h, w = cross.shape
+    kinds = np.zeros((h, w), dtype=np.uint8)
     for k in range(edges_f.shape[0]):
-        dy, dx = dirs[k, 0], dirs[k, 1]  # dy >= 0 for every forward direction
+        dy, dx = dirs[k, 0], dirs[k, 1]
+        for y in range(h):
+            for x in range(w):
+                ny, nx = y + dy, x + dx
+                if 0 <= ny < h and 0 <= nx < w:
+                    bits = (1 if edges_f[k, y, x] != 0.0 else 0) | (2 if edges_b[k, y, x] != 0.0 else 0)
+                    kinds[y, x] |= bits
+                    kinds[ny, nx] |= bits
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if cross[y, x] != 0.0:
+                kinds[y, x] = 3
+            n += x == 0 or kinds[y, x] != kinds[y, x - 1]
+    runs = np.empty((n, 3), dtype=np.int64)
+    row_runs = np.zeros(h + 1, dtype=np.int64)
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            if x > 0 and kinds[y, x] == kinds[y, x - 1]:
+                runs[n - 1, 1] = x + 1
+            else:
+                runs[n, 0], runs[n, 1], runs[n, 2] = x, x + 1, kinds[y, x]
+                n += 1
+        row_runs[y + 1] = n
+    return runs, row_runs
+
+
+# What `_cell` does (constants at every call site: numba compiles one variant per use).
+_RELAX = 0  # one Gauss-Seidel step: x at the cell <- solution of its 2x2 system
+_RESIDUAL = 1  # out <- b - A x
+_PRODUCT = 2  # out <- -A x (b unused)
+_RESTRICTED_RESIDUAL = 3  # out[y // 2, x // 2] += b - A x: the residual summed over 2x2 aggregates
+
+
+@numba.njit(cache=True, inline="always")
+def _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, xx, mode, use_f, use_b):
+    """At cell (y, xx), for the three channels, what `mode` says: a relaxation solves the cell's
+    2x2 system exactly given the neighbours (written into x), a residual or product goes into
+    out. One kernel for all keeps the stencil logic in one place; channels are unrolled because
+    that is 4x faster than a channel loop. `use_f` / `use_b` say which fields are coupled to
+    neighbours (and, both, to each other); an uncoupled field is just b / diagonal."""
+    h, w = diag_f.shape
+    uy, ux = np.uint64(y), np.uint64(xx)  # unsigned: numba then skips negative-index wraparound
+    df, db, cr = diag_f[uy, ux], diag_b[uy, ux], cross[uy, ux]
+    f0 = f1 = f2 = b0 = b1 = b2 = 0.0
+    if mode != _PRODUCT:
+        f0, f1, f2 = b[uy, ux, 0, 0], b[uy, ux, 0, 1], b[uy, ux, 0, 2]
+        b0, b1, b2 = b[uy, ux, 1, 0], b[uy, ux, 1, 1], b[uy, ux, 1, 2]
+    for k in range(edges_f.shape[0] if use_f or use_b else 0):
+        dy, dx = dirs[k, 0], dirs[k, 1]  # dy >= 0 for every forward direction: p + d comes later
         ny, nx = y + dy, xx + dx
         if ny < h and 0 <= nx < w:
-            ef, eb = edges_f[k, y, xx], edges_b[k, y, xx]
-            f0 += ef * x[ny, nx, 0, 0]
-            f1 += ef * x[ny, nx, 0, 1]
-            f2 += ef * x[ny, nx, 0, 2]
-            b0 += eb * x[ny, nx, 1, 0]
-            b1 += eb * x[ny, nx, 1, 1]
-            b2 += eb * x[ny, nx, 1, 2]
+            qy, qx = np.uint64(ny), np.uint64(nx)
+            if use_f:
+                ef = edges_f[k, uy, ux]
+                f0 += ef * x[qy, qx, 0, 0]
+                f1 += ef * x[qy, qx, 0, 1]
+                f2 += ef * x[qy, qx, 0, 2]
+            if use_b:
+                eb = edges_b[k, uy, ux]
+                b0 += eb * x[qy, qx, 1, 0]
+                b1 += eb * x[qy, qx, 1, 1]
+                b2 += eb * x[qy, qx, 1, 2]
         py, px = y - dy, xx - dx
         if py >= 0 and 0 <= px < w:
-            ef, eb = edges_f[k, py, px], edges_b[k, py, px]
-            f0 += ef * x[py, px, 0, 0]
-            f1 += ef * x[py, px, 0, 1]
-            f2 += ef * x[py, px, 0, 2]
-            b0 += eb * x[py, px, 1, 0]
-            b1 += eb * x[py, px, 1, 1]
-            b2 += eb * x[py, px, 1, 2]
-    if relax:
+            qy, qx = np.uint64(py), np.uint64(px)
+            if use_f:
+                ef = edges_f[k, qy, qx]
+                f0 += ef * x[qy, qx, 0, 0]
+                f1 += ef * x[qy, qx, 0, 1]
+                f2 += ef * x[qy, qx, 0, 2]
+            if use_b:
+                eb = edges_b[k, qy, qx]
+                b0 += eb * x[qy, qx, 1, 0]
+                b1 += eb * x[qy, qx, 1, 1]
+                b2 += eb * x[qy, qx, 1, 2]
+    if mode == _RESIDUAL or mode == _PRODUCT:
+        out[uy, ux, 0, 0] = f0 - df * x[uy, ux, 0, 0] - cr * x[uy, ux, 1, 0]
+        out[uy, ux, 0, 1] = f1 - df * x[uy, ux, 0, 1] - cr * x[uy, ux, 1, 1]
+        out[uy, ux, 0, 2] = f2 - df * x[uy, ux, 0, 2] - cr * x[uy, ux, 1, 2]
+        out[uy, ux, 1, 0] = b0 - db * x[uy, ux, 1, 0] - cr * x[uy, ux, 0, 0]
+        out[uy, ux, 1, 1] = b1 - db * x[uy, ux, 1, 1] - cr * x[uy, ux, 0, 1]
+        out[uy, ux, 1, 2] = b2 - db * x[uy, ux, 1, 2] - cr * x[uy, ux, 0, 2]
+        return
+    if mode == _RESTRICTED_RESIDUAL:
+        cy, cx = uy >> np.uint64(1), ux >> np.uint64(1)
+        out[cy, cx, 0, 0] += f0 - df * x[uy, ux, 0, 0] - cr * x[uy, ux, 1, 0]
+        out[cy, cx, 0, 1] += f1 - df * x[uy, ux, 0, 1] - cr * x[uy, ux, 1, 1]
+        out[cy, cx, 0, 2] += f2 - df * x[uy, ux, 0, 2] - cr * x[uy, ux, 1, 2]
+        out[cy, cx, 1, 0] += b0 - db * x[uy, ux, 1, 0] - cr * x[uy, ux, 0, 0]
+        out[cy, cx, 1, 1] += b1 - db * x[uy, ux, 1, 1] - cr * x[uy, ux, 0, 1]
+        out[cy, cx, 1, 2] += b2 - db * x[uy, ux, 1, 2] - cr * x[uy, ux, 0, 2]
+        return
+    if use_f and use_b:
         det = df * db - cr * cr
         if det > 0.0:
             inv = 1.0 / det
-            x[y, xx, 0, 0] = (db * f0 - cr * b0) * inv
-            x[y, xx, 0, 1] = (db * f1 - cr * b1) * inv
-            x[y, xx, 0, 2] = (db * f2 - cr * b2) * inv
-            x[y, xx, 1, 0] = (df * b0 - cr * f0) * inv
-            x[y, xx, 1, 1] = (df * b1 - cr * f1) * inv
-            x[y, xx, 1, 2] = (df * b2 - cr * f2) * inv
-    else:
-        out[y, xx, 0, 0] = f0 - df * x[y, xx, 0, 0] - cr * x[y, xx, 1, 0]
-        out[y, xx, 0, 1] = f1 - df * x[y, xx, 0, 1] - cr * x[y, xx, 1, 1]
-        out[y, xx, 0, 2] = f2 - df * x[y, xx, 0, 2] - cr * x[y, xx, 1, 2]
-        out[y, xx, 1, 0] = b0 - db * x[y, xx, 1, 0] - cr * x[y, xx, 0, 0]
-        out[y, xx, 1, 1] = b1 - db * x[y, xx, 1, 1] - cr * x[y, xx, 0, 1]
-        out[y, xx, 1, 2] = b2 - db * x[y, xx, 1, 2] - cr * x[y, xx, 0, 2]
+            x[uy, ux, 0, 0] = (db * f0 - cr * b0) * inv
+            x[uy, ux, 0, 1] = (db * f1 - cr * b1) * inv
+            x[uy, ux, 0, 2] = (db * f2 - cr * b2) * inv
+            x[uy, ux, 1, 0] = (df * b0 - cr * f0) * inv
+            x[uy, ux, 1, 1] = (df * b1 - cr * f1) * inv
+            x[uy, ux, 1, 2] = (df * b2 - cr * f2) * inv
+        return
+    # no cross term: the fields are solved apart
+    if df > 0.0:
+        inv = 1.0 / df
+        x[uy, ux, 0, 0] = f0 * inv
+        x[uy, ux, 0, 1] = f1 * inv
+        x[uy, ux, 0, 2] = f2 * inv
+    if db > 0.0:
+        inv = 1.0 / db
+        x[uy, ux, 1, 0] = b0 * inv
+        x[uy, ux, 1, 1] = b1 * inv
+        x[uy, ux, 1, 2] = b2 * inv
+
+
+@numba.njit(cache=True, inline="always")
+def _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, first, end, backward, mode, use_f, use_b):
+    """`_cell` over columns first .. end - 1 of row y (right to left when `backward`)."""
+    for j in range(end - first):
+        xx = end - 1 - j if backward else first + j
+        _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, xx, mode, use_f, use_b)
+
+
+@numba.njit(cache=True, inline="always")
+def _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, backward, mode):
+    """`_cell` over row y, run by run, each run's kind passed at run time (see `_runs`): for the
+    residual and product, which are bound by memory traffic rather than by their arithmetic."""
+    lo, hi = row_runs[y], row_runs[y + 1]
+    for n in range(hi - lo):
+        i = hi - 1 - n if backward else lo + n
+        first, end, kind = runs[i, 0], runs[i, 1], runs[i, 2]
+        _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, first, end, backward, mode,
+              (kind & 1) != 0, (kind & 2) != 0)
+
+
+@numba.njit(cache=True, inline="always")
+def _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, y, backward):
+    """One Gauss-Seidel sweep over row y. The sweeps are bound by their chain of dependent cells,
+    so the coupled cells (the 2x2 solve) get a variant compiled for them; the single-field kinds
+    share one with the fields chosen at run time (a variant each cost as much compile time as it
+    saved: numba compiles every inlined copy of `_cell` anew, ~2 s each)."""
+    lo, hi = row_runs[y], row_runs[y + 1]
+    for n in range(hi - lo):
+        i = hi - 1 - n if backward else lo + n
+        first, end, kind = runs[i, 0], runs[i, 1], runs[i, 2]
+        if kind == 3:
+            _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, first, end, backward, _RELAX, True, True)
+        else:
+            _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, first, end, backward, _RELAX,
+                  kind == 1, kind == 2)
 
 
 @numba.njit(cache=True)
-def _residual(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out):
-    """out <- b - A x for (H, W, 2, 3) blocks."""
-    h, w = diag_f.shape
-    for y in range(h):
-        for xx in range(w):
-            _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, xx, False)
+def _residual(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out):
+    """out <- b - A x for (H, W, 2, 3) blocks, or out <- -A x if `b` has no rows (CG's product:
+    no block of zeros to allocate and read)."""
+    for y in range(diag_f.shape[0]):
+        if b.shape[0] > 0:
+            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, False, _RESIDUAL)
+        else:
+            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, False, _PRODUCT)
 
 
 @numba.njit(cache=True)
-def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, sweeps, backward, residual):
+def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, sweeps, backward, restricted):
     """`sweeps` lexicographic block Gauss-Seidel sweeps (reversed when `backward`: the pair is
-    symmetric), then, if `residual` has rows, b - A x into it.
+    symmetric), then, if `restricted` has rows, the residual b - A x summed over each 2x2
+    aggregate (the coarse right-hand side) into it.
 
     Why fused: sweep s of a row needs only sweep s of the previous row and sweep s - 1 of the
     next one (every edge joins adjacent rows), so the sweeps run as a wavefront, sweep s a row
     behind sweep s - 1, and the residual a row behind the last sweep. The arithmetic, and so
     every bit of the result, is that of separate sweeps, but each row is fetched from memory
     once rather than once per sweep (6-19% faster solves at 1-4 MP: the sweep is mostly bound
-    by its chain of dependent cells, not by memory)."""
-    h, w = diag_f.shape
-    with_residual = residual.shape[0] > 0
+    by its chain of dependent cells, not by memory). The residual is added straight into its
+    aggregate (the same additions in the same order as summing a residual block afterwards),
+    so no fine residual block is written, read back or kept."""
+    h = diag_f.shape[0]
+    with_residual = restricted.shape[0] > 0
+    if with_residual:
+        restricted[:] = 0.0
     for i in range(h + sweeps):
         for s in range(sweeps + 1):
             k = i - s
@@ -183,28 +316,16 @@ def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, sweeps, b
                 continue
             y = h - 1 - k if backward else k
             if s < sweeps:
-                for j in range(w):
-                    xx = w - 1 - j if backward else j
-                    _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, xx, True)
+                _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, y, backward)
             elif with_residual:
-                for xx in range(w):
-                    _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, residual, y, xx, False)
-
-
-@numba.njit(cache=True)
-def _restrict(r, out):
-    """Sum over each 2x2 aggregate (the transpose of `_prolong_add`); blocks viewed as (H, W, 6)."""
-    out[:] = 0.0
-    h, w, n = r.shape
-    for y in range(h):
-        for x in range(w):
-            for i in range(n):
-                out[y >> 1, x >> 1, i] += r[y, x, i]
+                _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, False,
+                     _RESTRICTED_RESIDUAL)
 
 
 @numba.njit(cache=True)
 def _prolong_add(e, x, scale):
-    """x += scale * the coarse correction, constant over each 2x2 aggregate; blocks viewed as (H, W, 6)."""
+    """x += scale * the coarse correction, constant over each 2x2 aggregate (the transpose of the
+    restriction in `_gauss_seidel`); blocks viewed as (H, W, 6)."""
     h, w, n = x.shape
     for y in range(h):
         for xx in range(w):
@@ -219,7 +340,8 @@ class _Level:
         self.stencil = stencil
         self.dirs = dirs
         self.diag_f, self.diag_b = _diagonals(stencil.self_f, stencil.self_b, stencil.edges_f, stencil.edges_b, dirs)
-        self.args = (self.diag_f, self.diag_b, stencil.cross, stencil.edges_f, stencil.edges_b, dirs)
+        runs, row_runs = _runs(stencil.cross, stencil.edges_f, stencil.edges_b, dirs)
+        self.args = (self.diag_f, self.diag_b, stencil.cross, stencil.edges_f, stencil.edges_b, dirs, runs, row_runs)
 
     def residual(self, x: np.ndarray, rhs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """rhs - A x, for (H, W, 2, 3) blocks (into `out` if given)."""
@@ -227,9 +349,16 @@ class _Level:
         _residual(*self.args, x, rhs, out)
         return out
 
+    def negative_product(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out <- -A x for (H, W, 2, 3) blocks."""
+        _residual(*self.args, x, _NO_BLOCK, out)
+        return out
+
     def apply(self, x: np.ndarray) -> np.ndarray:
         """A x, for (H, W, 2, 3) blocks."""
-        return -self.residual(x, np.zeros_like(x))
+        out = np.empty_like(x)
+        self.negative_product(x, out)
+        return -out
 
     def dense(self) -> np.ndarray:
         """The level's matrix, unknowns ordered (cell, field): for the coarsest direct solve."""
@@ -261,9 +390,7 @@ class Multigrid:
         # cost more in page faults than the smoothing itself). Level l's solution block is what
         # a call returns: valid until the next call.
         self.solutions = [np.empty(lv.stencil.shape + (2, 3)) for lv in self.levels]
-        self.residuals = [np.empty(lv.stencil.shape + (2, 3)) for lv in self.levels]
         self.coarse_rhs = [None] + [np.empty(lv.stencil.shape + (2, 3)) for lv in self.levels[1:]]
-        self._no_residual = np.empty((0, 0, 2, 3))
 
     def __call__(self, rhs: np.ndarray, level: int = 0) -> np.ndarray:
         lv = self.levels[level]
@@ -271,14 +398,12 @@ class Multigrid:
             return (self.coarse_inverse @ rhs.reshape(-1, rhs.shape[3])).reshape(rhs.shape)
         x = self.solutions[level]
         x[:] = 0.0
-        residual = self.residuals[level]
-        _gauss_seidel(*lv.args, x, rhs, self.sweeps, False, residual)
-        h, w = self.levels[level + 1].stencil.shape
         coarse_rhs = self.coarse_rhs[level + 1]
-        _restrict(residual.reshape(residual.shape[0], residual.shape[1], -1), coarse_rhs.reshape(h, w, -1))
+        _gauss_seidel(*lv.args, x, rhs, self.sweeps, False, coarse_rhs)
         correction = self(coarse_rhs, level + 1)
+        h, w = coarse_rhs.shape[:2]
         _prolong_add(correction.reshape(h, w, -1), x.reshape(x.shape[0], x.shape[1], -1), self.correction)
-        _gauss_seidel(*lv.args, x, rhs, self.sweeps, True, self._no_residual)
+        _gauss_seidel(*lv.args, x, rhs, self.sweeps, True, _NO_BLOCK)
         return x
 
 
@@ -335,11 +460,10 @@ def conjugate_gradients(
     z = multigrid(r)
     p = z.copy()  # z is the multigrid's own block, overwritten by the next cycle
     rz = _dots(flat(r), flat(z))
-    zero = np.zeros_like(x)
     minus_q = np.empty_like(x)
     iterations = 0
     while rel.max() > tol and iterations < max_iter:
-        fine.residual(p, zero, minus_q)  # -A p
+        fine.negative_product(p, minus_q)  # -A p
         step = rz / np.maximum(-_dots(flat(p), flat(minus_q)), 1e-300)
         step[rel <= tol] = 0.0  # finished channels stay put
         rel = np.sqrt(_step(flat(x), flat(r), flat(p), flat(minus_q), step, inverse_diag)) / norms
