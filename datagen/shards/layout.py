@@ -62,12 +62,6 @@ def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
     return default, overrides
 
 
-def field_codec(spec: str, field: str) -> str:
-    """The codec a field is stored with under a codec spec."""
-    default, overrides = parse_codec_spec(spec)
-    return overrides.get(field, default)
-
-
 def storage_options(spec: str) -> dict:
     """The HDF5 filter settings of a codec spec, for the manifest: `options` of the default
     codec, and `fields` for the fields that override it."""

@@ -33,7 +33,6 @@ from datagen.shards.layout import (
     MANIFEST,
     TILE,
     as_json_text,
-    field_codec,
     fixed_text,
     parse_codec_spec,
     sample_key,
@@ -162,6 +161,7 @@ def _write_shard(task: _ShardTask) -> dict:
     ids: list[str] = []
     dtypes: dict[str, str] = {}
     failures: list[dict] = []
+    default_codec, field_codecs = parse_codec_spec(task.codec)  # once per shard, not per field
     with h5py.File(tmp, "w") as handle:
         handle.attrs["format"] = fixed_text(FORMAT_NAME)
         handle.attrs["schema_version"] = SCHEMA_VERSION
@@ -181,7 +181,7 @@ def _write_shard(task: _ShardTask) -> dict:
                     group.attrs[key] = fixed_text(as_json_text(value))
                     dtypes[key] = "json"
                     continue
-                write_array(group, key, value, field_codec(task.codec, key))
+                write_array(group, key, value, field_codecs.get(key, default_codec))
                 dtypes.setdefault(key, value.dtype.name)
                 if dtypes[key] != value.dtype.name:
                     dtypes[key] = "mixed"
