@@ -5,6 +5,7 @@ problem ``|M x - t|^2`` (one row per data term, edge and prior), normal equation
 solved by SuperLU.
 """
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse
@@ -12,17 +13,14 @@ import scipy.sparse.linalg
 
 from datagen.demo.objects import make_object
 from datagen.foreground import gridmg
-from datagen.foreground.levin import _AFTER, _edge_weights, _prior_weights, _stencil
+from datagen.foreground.levin import _stencil, estimate_fb_levin
 
 
 def _normal_equations(image, alpha, margin, neighbours):
-    """The solveFB normal equations, unknowns (pixel, F/B), as a sparse matrix and 3 right-hand sides."""
+    """The solveFB normal equations, unknowns (pixel, F/B), as a sparse matrix and 3 right-hand
+    sides, written pixel by pixel from the energy in `levin`'s docstring (not from its kernel)."""
     h, w = alpha.shape
     n = h * w
-    index = np.arange(n).reshape(h, w)
-    a = alpha.reshape(-1)
-    weights_f, weights_b = _edge_weights(alpha, margin, neighbours)
-    prior_f, target_f, prior_b, target_b = _prior_weights(alpha, margin)
     rows, cols, vals, targets = [], [], [], []
 
     def add_row(entries, target):
@@ -31,21 +29,24 @@ def _normal_equations(image, alpha, margin, neighbours):
             rows.append(r), cols.append(col), vals.append(val)
         targets.append(target)
 
-    pixels = image.reshape(n, 3)
-    for p in range(n):
-        add_row([(2 * p, a[p]), (2 * p + 1, 1 - a[p])], pixels[p])
-        pf, pb = prior_f.reshape(-1)[p], prior_b.reshape(-1)[p]
-        add_row([(2 * p, np.sqrt(pf))], np.sqrt(pf) * pixels[p] * target_f.reshape(-1)[p])
-        add_row([(2 * p + 1, np.sqrt(pb))], np.sqrt(pb) * pixels[p] * target_b.reshape(-1)[p])
-    for (dy, dx), wf, wb in zip(_AFTER, weights_f, weights_b):
-        for y in range(h):
-            for x in range(w):
-                if 0 <= y + dy < h and 0 <= x + dx < w:
-                    p, q = index[y, x], index[y + dy, x + dx]
-                    for field, weight in ((0, wf[y, x]), (1, wb[y, x])):
-                        if weight > 0:
-                            root = np.sqrt(weight)
-                            add_row([(2 * p + field, -root), (2 * q + field, root)], np.zeros(3))
+    def in_band(a):
+        return margin <= a <= 1 - margin
+
+    for y in range(h):
+        for x in range(w):
+            p, a, colour = y * w + x, alpha[y, x], image[y, x]
+            add_row([(2 * p, a), (2 * p + 1, 1 - a)], colour)
+            prior_f = 100.0 * (a > 1 - margin) + 0.03 * a * (a > 0.7) + 0.01 * (a < margin)
+            prior_b = 100.0 * (a < margin) + 0.03 * (1 - a) * (a < 0.3) + 0.01 * (a > 1 - margin)
+            add_row([(2 * p, prior_f)], prior_f * colour * (a > margin))
+            add_row([(2 * p + 1, prior_b)], prior_b * colour * (a < 1 - margin))
+            for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1))[: 2 if neighbours == 4 else 4]:
+                qy, qx = y + dy, x + dx
+                if qy < h and 0 <= qx < w and (in_band(a) or in_band(alpha[qy, qx])):
+                    q, a_j = qy * w + qx, alpha[qy, qx]
+                    root = np.sqrt(abs(a_j - a))
+                    for field, weight in ((0, root + 0.003 * (1 - a_j)), (1, root + 0.003 * a_j)):
+                        add_row([(2 * p + field, -weight), (2 * q + field, weight)], np.zeros(3))
     m = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(targets), 2 * n))
     return (m.T @ m).tocsc(), np.asarray(m.T @ np.array(targets))
 
@@ -56,11 +57,12 @@ def _direct_solution(image, alpha, margin, neighbours):
     return scipy.sparse.linalg.splu(normal).solve(rhs).reshape(alpha.shape + (2, 3))
 
 
-@pytest.mark.parametrize("margin,neighbours,shape", [(0.0, 4, (23, 30)), (0.02, 8, (19, 26)), (0.0, 8, (9, 41))])
+@pytest.mark.parametrize("margin,neighbours,shape",
+                         [(0.0, 4, (23, 30)), (0.02, 8, (19, 26)), (0.0, 8, (9, 41)), (0.0, 4, (66, 21))])
 def test_cg_multigrid_matches_direct_solve(margin, neighbours, shape):
     obj = make_object(5, shape, kind="glass")
     image, alpha = obj.image / 255.0, obj.alpha / 255.0
-    stencil, rhs = _stencil(image, alpha, margin, neighbours)
+    stencil, rhs, _ = _stencil(image, alpha, margin, neighbours)
     multigrid = gridmg.Multigrid(stencil)
     assert len(multigrid.levels) >= 3  # the test exercises real coarsening
     ours, iterations, residual = gridmg.conjugate_gradients(multigrid, rhs, np.zeros_like(rhs), 1e-12, 300)
@@ -72,7 +74,7 @@ def test_cg_multigrid_matches_direct_solve(margin, neighbours, shape):
 def test_coarse_level_is_galerkin_product(neighbours):
     """Coarse operator == P^T A P with P piecewise constant on 2x2 aggregates (odd sizes too)."""
     obj = make_object(2, (13, 11), kind="fur")
-    stencil, _ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
+    stencil, *_ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
     multigrid = gridmg.Multigrid(stencil)
     fine, coarse = multigrid.levels[0], multigrid.levels[1]
     (h, w), (hc, wc) = fine.stencil.shape, coarse.stencil.shape
@@ -84,12 +86,14 @@ def test_coarse_level_is_galerkin_product(neighbours):
 
 
 def test_preconditioner_is_symmetric():
-    """CG needs a symmetric preconditioner: <M^-1 u, v> == <u, M^-1 v>."""
-    obj = make_object(3, (40, 37), kind="motion")
-    stencil, _ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, 4)
+    """CG needs a symmetric preconditioner: <M^-1 u, v> == <u, M^-1 v> (with two halves and a
+    separator on the fine level, so the up step must undo the order of the down step)."""
+    obj = make_object(3, (70, 37), kind="motion")
+    stencil, *_ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, 4)
     multigrid = gridmg.Multigrid(stencil)
+    assert len(multigrid.levels[0].strips) - 1 == 3
     rng = np.random.default_rng(0)
-    u, v = rng.standard_normal((2, 40, 37, 2, 3))
+    u, v = rng.standard_normal((2, 70, 37, 2, 3))
     mu = multigrid(u).copy()
     mv = multigrid(v).copy()
     np.testing.assert_allclose(np.einsum("ijkc,ijkc->c", mu, v), np.einsum("ijkc,ijkc->c", u, mv), rtol=1e-9)
@@ -101,15 +105,15 @@ def test_fused_sweeps_equal_separate_sweeps(neighbours, backward):
     followed by the residual summed over 2x2 aggregates: any row read before its previous sweep
     finished would show."""
     obj = make_object(4, (21, 17), kind="glass")
-    stencil, rhs = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
+    stencil, rhs, _ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
     level = gridmg.Multigrid(stencil).levels[0]
     rng = np.random.default_rng(1)
     start = rng.standard_normal(rhs.shape)
-    fused, fused_restricted = start.copy(), np.full((11, 9, 2, 3), np.nan)
-    gridmg._gauss_seidel(*level.args, fused, rhs, 3, backward, fused_restricted)
+    fused, fused_restricted = start.copy(), np.zeros((11, 9, 2, 3))
+    gridmg._gauss_seidel(*level.args, fused, rhs, 3, backward, fused_restricted, 0, 21, 0, 21, False)
     separate = start.copy()
     for _ in range(3):
-        gridmg._gauss_seidel(*level.args, separate, rhs, 1, backward, np.empty((0, 0, 2, 3)))
+        gridmg._gauss_seidel(*level.args, separate, rhs, 1, backward, gridmg._NO_BLOCK, 0, 21, 0, 0, False)
     assert not np.array_equal(separate, start)
     np.testing.assert_array_equal(fused, separate)
     residual = np.zeros((22, 18, 2, 3))
@@ -119,6 +123,58 @@ def test_fused_sweeps_equal_separate_sweeps(neighbours, backward):
     for dy, dx in order[2:] + order[:2] if backward else order:
         restricted += residual[dy::2, dx::2]
     np.testing.assert_array_equal(fused_restricted, restricted)
+
+
+@pytest.mark.parametrize("neighbours", [4, 8])
+def test_strip_smoother_is_red_black_block_gauss_seidel(neighbours):
+    """`_smooth` is its definition: going down, from x = 0, 3 sweeps on every even strip (the two
+    halves), then on every odd one (the separator); going up, the odd strips first, each swept
+    backwards; the coarse right-hand side is the final residual summed over 2x2 aggregates. A
+    strip reading a row of the other colour before that colour's phase, or a residual row added
+    too early, would show."""
+    obj = make_object(8, (70, 23), kind="glass")
+    stencil, rhs, _ = _stencil(obj.image / 255.0, obj.alpha / 255.0, 0.0, neighbours)
+    level = gridmg.Multigrid(stencil).levels[0]
+    strips = level.strips
+    assert len(strips) - 1 == 3
+    start = np.random.default_rng(3).standard_normal(rhs.shape)
+
+    def by_strips(x, colours, backward):
+        for colour in colours:
+            for t in range(colour, len(strips) - 1, 2):
+                for _ in range(3):
+                    gridmg._gauss_seidel(*level.args, x, rhs, 1, backward, gridmg._NO_BLOCK,
+                                         strips[t], strips[t + 1], 0, 0, False)
+        return x
+
+    down, restricted = start.copy(), np.full((35, 12, 2, 3), np.nan)
+    gridmg._smooth(*level.args, down, rhs, 3, False, restricted, strips)
+    np.testing.assert_array_equal(down, by_strips(np.zeros_like(start), (0, 1), False))
+    residual = np.zeros((70, 24, 2, 3))
+    residual[:, :23] = level.residual(down, rhs)
+    aggregated = sum(residual[dy::2, dx::2] for dy in (0, 1) for dx in (0, 1))
+    np.testing.assert_allclose(restricted, aggregated, rtol=1e-12, atol=1e-12 * np.abs(aggregated).max())
+
+    up = start.copy()
+    gridmg._smooth(*level.args, up, rhs, 3, True, gridmg._NO_BLOCK, strips)
+    np.testing.assert_array_equal(up, by_strips(start.copy(), (1, 0), True))
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two cores")
+def test_solution_does_not_depend_on_thread_count():
+    """The strips are fixed by each level's height and the CG sums by fixed chunks, so one thread
+    and two give the same bits (and `thread_limit` puts the thread count back)."""
+    obj = make_object(6, (150, 97), kind="fur")
+    image, alpha = obj.image / 255.0, obj.alpha / 255.0
+    before = numba.get_num_threads()
+    one = estimate_fb_levin(image, alpha, threads=1)
+    two = estimate_fb_levin(image, alpha, threads=2)
+    assert numba.get_num_threads() == before
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    assert one[2].iterations == two[2].iterations > 0
+    with pytest.raises(ValueError, match="threads"):
+        estimate_fb_levin(image, alpha, threads=0)
 
 
 def _opaque_and_clear_regions(shape, seed):
@@ -151,7 +207,7 @@ def test_decoupled_fields_are_exact(margin, neighbours):
     assembled normal equations; a V-cycle equals (to rounding) the one that treats every cell
     as coupled (the unspecialised path); CG converges to the direct solution."""
     image, alpha = _opaque_and_clear_regions((24, 31), seed=6)
-    stencil, rhs = _stencil(image, alpha, margin, neighbours)
+    stencil, rhs, _ = _stencil(image, alpha, margin, neighbours)
     multigrid = gridmg.Multigrid(stencil)
     kinds = _cell_kinds(multigrid.levels[0])
     # margin 0: one field decided inside the clear / opaque parts; with a margin nothing outside

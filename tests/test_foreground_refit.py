@@ -20,7 +20,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory):
     out = tmp_path_factory.mktemp("bank") / "objects"
-    build_object_bank(out, 4, (48, 48), 0, 1, None, False, "test")
+    build_object_bank(out, 4, (72, 56), 0, 1, None, False, "test")  # >= 64 rows: the solver splits its rows
     return out
 
 
@@ -42,6 +42,7 @@ def test_refit_dataset_then_resume_and_spill_report(bank, tmp_path):
 
 
 def test_parallel_output_identical_to_serial(bank, tmp_path):
+    """One object at a time on every core, or two workers of one thread each: the same bytes."""
     from datagen.foreground.refit import dataset_refs, refit_objects
 
     refs = dataset_refs(bank)

@@ -34,6 +34,8 @@ def refit_foregrounds(
     into the object's edge. This writes fg_full / bg_full (uint16) valid everywhere, plus
     OUT/refit-report.jsonl (method, iterations, residuals, seconds, spill before/after, notes,
     failures) and prints a summary. Rerunning resumes: finished objects are kept.
+    With --workers 1 (the default) levin solves one object at a time on every core; with
+    --workers N (or --scheduler) N objects at once, one core each. The output is the same.
     """
     from datagen.foreground.refit import METHODS, dataset_refs, folder_refs, refit_objects, summary_table
     from datagen.shards import DatasetError, DatasetExistsError

@@ -15,6 +15,10 @@ docs/foreground.md). Here the structure is kept explicit instead:
   smooth error of the weak diffusion; coarse corrections are over-relaxed (x1.8), because
   piecewise-constant interpolation under-corrects; the sweeps of one smoothing step run fused,
   as a wavefront over the rows, with the restriction of the residual (see `_gauss_seidel`);
+* each level's rows are cut into two halves of equal work and a two-row separator: the halves
+  are smoothed at the same time on two threads, then the separator (see `_smooth`, `_strips`);
+  products, prolongation and CG's vector passes run in parallel too, with sums over fixed
+  chunks, so the result is the same bits whatever the thread count;
 * every kernel that applies the stencil walks each row as runs of cells of one coupling kind
   (see `_runs`): where alpha is exactly 0 or 1 one field's row is only its diagonal, and its
   neighbours are not gathered at all;
@@ -27,6 +31,8 @@ Kernels are numba-compiled with an on-disk cache (compiled once per machine, not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba
@@ -51,6 +57,26 @@ class Stencil:
     @property
     def shape(self) -> tuple[int, int]:
         return self.self_f.shape
+
+
+@contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Run the kernels inside on at most `threads` threads (None: numba's default, every core).
+
+    Why: one solve uses every core, which is right for one object at a time; processes that
+    each solve an object (dask workers) must take one thread each, or they fight over the cores
+    and every strip phase waits for a descheduled thread. The result is the same either way."""
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 @numba.njit(cache=True)
@@ -280,11 +306,11 @@ def _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x,
                   kind == 1, kind == 2)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _residual(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out):
     """out <- b - A x for (H, W, 2, 3) blocks, or out <- -A x if `b` has no rows (CG's product:
-    no block of zeros to allocate and read)."""
-    for y in range(diag_f.shape[0]):
+    no block of zeros to allocate and read). Rows are independent: they run in parallel."""
+    for y in numba.prange(diag_f.shape[0]):
         if b.shape[0] > 0:
             _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, False, _RESIDUAL)
         else:
@@ -292,10 +318,14 @@ def _residual(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, 
 
 
 @numba.njit(cache=True)
-def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, sweeps, backward, restricted):
-    """`sweeps` lexicographic block Gauss-Seidel sweeps (reversed when `backward`: the pair is
-    symmetric), then, if `restricted` has rows, the residual b - A x summed over each 2x2
-    aggregate (the coarse right-hand side) into it.
+def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, sweeps, backward, restricted,
+                  lo, hi, residual_lo, residual_hi, from_zero):
+    """`sweeps` lexicographic block Gauss-Seidel sweeps over rows lo .. hi - 1 (reversed when
+    `backward`: the pair is symmetric), then, if `restricted` has rows, the residual b - A x of
+    rows residual_lo .. residual_hi - 1 summed over each 2x2 aggregate (the coarse right-hand
+    side) into it. Rows outside lo .. hi - 1 are read, never written. With `from_zero` the rows
+    start from x = 0: each is zeroed just before the first sweep reads it, while it is in cache,
+    instead of in a pass of its own.
 
     Why fused: sweep s of a row needs only sweep s of the previous row and sweep s - 1 of the
     next one (every edge joins adjacent rows), so the sweeps run as a wavefront, sweep s a row
@@ -303,31 +333,89 @@ def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs,
     every bit of the result, is that of separate sweeps, but each row is fetched from memory
     once rather than once per sweep (6-19% faster solves at 1-4 MP: the sweep is mostly bound
     by its chain of dependent cells, not by memory). The residual is added straight into its
-    aggregate (the same additions in the same order as summing a residual block afterwards),
-    so no fine residual block is written, read back or kept."""
-    h = diag_f.shape[0]
+    aggregate, so no fine residual block is written, read back or kept."""
     with_residual = restricted.shape[0] > 0
-    if with_residual:
-        restricted[:] = 0.0
-    for i in range(h + sweeps):
+    if from_zero:
+        x[hi - 1 if backward else lo] = 0.0
+    for i in range(hi - lo + sweeps):
         for s in range(sweeps + 1):
             k = i - s
-            if k < 0 or k >= h:
+            if k < 0 or k >= hi - lo:
                 continue
-            y = h - 1 - k if backward else k
+            y = hi - 1 - k if backward else lo + k
+            if from_zero and s == 0:
+                after = y - 1 if backward else y + 1  # the row the first sweep reads before it runs there
+                if lo <= after < hi:
+                    x[after] = 0.0
             if s < sweeps:
                 _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, y, backward)
-            elif with_residual:
+            elif with_residual and residual_lo <= y < residual_hi:
                 _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, False,
                      _RESTRICTED_RESIDUAL)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
+def _smooth(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, sweeps, backward, restricted, strips):
+    """One smoothing step of the V-cycle over horizontal strips (rows strips[t] .. strips[t+1] - 1)
+    in block red-black order: the even strips, each by `_gauss_seidel` and all at once, then the
+    odd ones (odd first when `backward`, so the up step is the adjoint of the down step and the
+    cycle stays symmetric). Going down (`restricted` has rows) x starts from 0 and the residual
+    is summed into `restricted`.
+
+    Why: strips of one colour touch only strips of the other (every edge joins adjacent rows),
+    so they can run on separate threads, and the result does not depend on the thread count
+    (the strips are fixed by the level, see `_strips`). An even strip's residual is fused into
+    its sweeps except on its rows next to an odd strip, which the odd phase still changes:
+    those rows are added last."""
+    n = strips.shape[0] - 1
+    down = restricted.shape[0] > 0
+    for y in numba.prange(restricted.shape[0]):
+        restricted[y] = 0.0
+    for t in range(1, n if down else 1, 2):  # the odd strips' rows, read by the even ones first
+        x[strips[t] : strips[t + 1]] = 0.0
+    for phase in range(2):
+        colour = 1 - phase if backward else phase
+        for j in numba.prange((n - colour + 1) // 2):
+            t = colour + 2 * j
+            lo, hi = strips[t], strips[t + 1]
+            residual_lo = lo + 1 if colour == 0 and t > 0 else lo
+            residual_hi = hi - 1 if colour == 0 and t < n - 1 else hi
+            _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, sweeps, backward,
+                          restricted, lo, hi, residual_lo, residual_hi, down and colour == 0)
+    for t in numba.prange(1, n if down else 1):
+        y = strips[t] - 1 if t % 2 == 1 else strips[t]  # the even strip's row at boundary t
+        _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, False,
+             _RESTRICTED_RESIDUAL)
+
+
+def _strips(runs: np.ndarray, row_runs: np.ndarray) -> np.ndarray:
+    """Strip boundaries for `_smooth`: two halves of equal work (one per core of these machines)
+    and a two-row separator between them, or one strip on levels under 64 rows.
+
+    Why this shape: any order other than lexicographic costs CG iterations, but two halves cost
+    none (fur 14, glass 17, motion 25 at 1 MP, as one strip), while four or eight red-black
+    strips cost one or two more, thin separators or not. Work, not rows, decides the split (a
+    coupled cell costs about twice a single-field one, a decided cell little), so an object
+    whose soft edge lies in one half still keeps both threads busy. The split depends only on
+    the level, so the result does not depend on the thread count. Boundaries are even rows, so
+    no 2x2 aggregate straddles two strips."""
+    height = row_runs.shape[0] - 1
+    if height < 64:
+        return np.array([0, height], dtype=np.int64)
+    lengths = runs[:, 1] - runs[:, 0]
+    cost = np.array([0.3, 1.0, 1.0, 2.0])[runs[:, 2]]
+    work = np.add.reduceat(lengths * cost, row_runs[:-1])  # every row holds at least one run
+    half = np.searchsorted(np.cumsum(work), work.sum() / 2)
+    split = 2 * (int(np.clip(half, 16, height - 18)) // 2)
+    return np.array([0, split, split + 2, height], dtype=np.int64)
+
+
+@numba.njit(cache=True, parallel=True)
 def _prolong_add(e, x, scale):
     """x += scale * the coarse correction, constant over each 2x2 aggregate (the transpose of the
     restriction in `_gauss_seidel`); blocks viewed as (H, W, 6)."""
     h, w, n = x.shape
-    for y in range(h):
+    for y in numba.prange(h):
         for xx in range(w):
             for i in range(n):
                 x[y, xx, i] += scale * e[y >> 1, xx >> 1, i]
@@ -341,6 +429,7 @@ class _Level:
         self.dirs = dirs
         self.diag_f, self.diag_b = _diagonals(stencil.self_f, stencil.self_b, stencil.edges_f, stencil.edges_b, dirs)
         runs, row_runs = _runs(stencil.cross, stencil.edges_f, stencil.edges_b, dirs)
+        self.strips = _strips(runs, row_runs)
         self.args = (self.diag_f, self.diag_b, stencil.cross, stencil.edges_f, stencil.edges_b, dirs, runs, row_runs)
 
     def residual(self, x: np.ndarray, rhs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -397,45 +486,63 @@ class Multigrid:
         if level == len(self.levels) - 1:
             return (self.coarse_inverse @ rhs.reshape(-1, rhs.shape[3])).reshape(rhs.shape)
         x = self.solutions[level]
-        x[:] = 0.0
         coarse_rhs = self.coarse_rhs[level + 1]
-        _gauss_seidel(*lv.args, x, rhs, self.sweeps, False, coarse_rhs)
+        _smooth(*lv.args, x, rhs, self.sweeps, False, coarse_rhs, lv.strips)
         correction = self(coarse_rhs, level + 1)
         h, w = coarse_rhs.shape[:2]
         _prolong_add(correction.reshape(h, w, -1), x.reshape(x.shape[0], x.shape[1], -1), self.correction)
-        _gauss_seidel(*lv.args, x, rhs, self.sweeps, True, _NO_BLOCK)
+        _smooth(*lv.args, x, rhs, self.sweeps, True, _NO_BLOCK, lv.strips)
         return x
 
 
-@numba.njit(cache=True)
+_CHUNKS = 64  # fixed partial sums: the same bits whatever the thread count
+
+
+@numba.njit(cache=True, parallel=True)
 def _dots(a, b):
     """Per-channel dot products of two (N, 2, 3) blocks."""
-    out = np.zeros(3)
-    for i in range(a.shape[0]):
-        for f in range(2):
-            for c in range(3):
-                out[c] += a[i, f, c] * b[i, f, c]
-    return out
+    n = a.shape[0]
+    parts = np.zeros((_CHUNKS, 3))
+    for k in numba.prange(_CHUNKS):
+        for i in range(n * k // _CHUNKS, n * (k + 1) // _CHUNKS):
+            for f in range(2):
+                for c in range(3):
+                    parts[k, c] += a[i, f, c] * b[i, f, c]
+    return _total(parts)
 
 
-@numba.njit(cache=True)
-def _step(x, r, p, minus_q, step, inverse_diag):
+@numba.njit(cache=True, parallel=True)
+def _step(x, r, p, minus_q, step, diag_f, diag_b):
     """x += step p, r += step minus_q (per channel; minus_q = -A p); returns the per-channel
-    squared rescaled residual."""
-    out = np.zeros(3)
-    for i in range(x.shape[0]):
-        for f in range(2):
+    squared rescaled residual (r^2 / diagonal, summed)."""
+    n = x.shape[0]
+    parts = np.zeros((_CHUNKS, 3))
+    for k in numba.prange(_CHUNKS):
+        for i in range(n * k // _CHUNKS, n * (k + 1) // _CHUNKS):
+            inverse_f, inverse_b = 1.0 / diag_f[i], 1.0 / diag_b[i]
             for c in range(3):
-                x[i, f, c] += step[c] * p[i, f, c]
-                r[i, f, c] += step[c] * minus_q[i, f, c]
-                out[c] += r[i, f, c] * r[i, f, c] * inverse_diag[i, f]
-    return out
+                x[i, 0, c] += step[c] * p[i, 0, c]
+                x[i, 1, c] += step[c] * p[i, 1, c]
+                r[i, 0, c] += step[c] * minus_q[i, 0, c]
+                r[i, 1, c] += step[c] * minus_q[i, 1, c]
+                parts[k, c] += r[i, 0, c] * r[i, 0, c] * inverse_f + r[i, 1, c] * r[i, 1, c] * inverse_b
+    return _total(parts)
 
 
 @numba.njit(cache=True)
+def _total(parts):
+    """Column sums of the partial sums, in chunk order."""
+    out = np.zeros(3)
+    for k in range(parts.shape[0]):
+        for c in range(3):
+            out[c] += parts[k, c]
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
 def _new_direction(p, z, beta):
     """p <- z + beta p, per channel."""
-    for i in range(p.shape[0]):
+    for i in numba.prange(p.shape[0]):
         for f in range(2):
             for c in range(3):
                 p[i, f, c] = z[i, f, c] + beta[c] * p[i, f, c]
@@ -452,11 +559,12 @@ def conjugate_gradients(
     Returns (x, iterations, largest relative residual).
     """
     fine = multigrid.levels[0]
-    inverse_diag = 1.0 / np.stack([fine.diag_f, fine.diag_b], axis=2).reshape(-1, 2)
+    diagonal = fine.diag_f.reshape(-1), fine.diag_b.reshape(-1)
     flat = lambda block: block.reshape(-1, 2, 3)  # noqa: E731 - a view, for the kernels
-    norms = np.maximum(np.sqrt(_dots(flat(rhs) * inverse_diag[..., None], flat(rhs))), 1e-300)
+    zero = np.zeros(3)  # a step of 0: `_step` then only measures its residual argument
+    norms = np.maximum(np.sqrt(_step(flat(x), flat(rhs), flat(rhs), flat(rhs), zero, *diagonal)), 1e-300)
     r = fine.residual(x, rhs, out=rhs)  # in place: one (H, W, 2, 3) block less at 24 MP
-    rel = np.sqrt(_step(flat(x), flat(r), flat(r), flat(r), np.zeros(3), inverse_diag)) / norms
+    rel = np.sqrt(_step(flat(x), flat(r), flat(r), flat(r), zero, *diagonal)) / norms
     z = multigrid(r)
     p = z.copy()  # z is the multigrid's own block, overwritten by the next cycle
     rz = _dots(flat(r), flat(z))
@@ -466,7 +574,7 @@ def conjugate_gradients(
         fine.negative_product(p, minus_q)  # -A p
         step = rz / np.maximum(-_dots(flat(p), flat(minus_q)), 1e-300)
         step[rel <= tol] = 0.0  # finished channels stay put
-        rel = np.sqrt(_step(flat(x), flat(r), flat(p), flat(minus_q), step, inverse_diag)) / norms
+        rel = np.sqrt(_step(flat(x), flat(r), flat(p), flat(minus_q), step, *diagonal)) / norms
         iterations += 1
         z = multigrid(r)
         rz_new = _dots(flat(r), flat(z))

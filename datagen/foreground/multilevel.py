@@ -1,20 +1,21 @@
-"""Germer et al.'s multi-level foreground/background estimation, in plain numpy.
+"""Germer et al.'s multi-level foreground/background estimation.
 
 "Fast Multi-Level Foreground Estimation" (Germer, Uelwer, Conrad, Harmeling, ICPR 2020) solves a
 Levin-like energy (4 neighbours, smoothness weight ``eps + |grad alpha|``) approximately: start
 at 1x1, then at every level double the resolution, upsample F and B, and run a few local
 updates. Each update gives one pixel the exact minimiser of its 2x2 problem given its
-neighbours. We sweep red-black (checkerboard) so a sweep is two vectorised half-steps instead of
-a per-pixel loop: no compilation step (pymatting's numba kernels cost ~40 s cold), same algorithm.
-It serves as the `multilevel` method and as the initial guess of the closed-form solver.
+neighbours. We sweep red-black (checkerboard): the pixels of one colour depend only on the
+other colour, so rows run in parallel and the result does not depend on the thread count.
+This is the `multilevel` method (the fast, approximate option of `refit-foregrounds`).
 """
 
 from __future__ import annotations
 
 import cv2
+import numba
 import numpy as np
 
-_OFFSETS = ((-1, 0), (1, 0), (0, -1), (0, 1))
+_OFFSETS = np.array([(-1, 0), (1, 0), (0, -1), (0, 1)], dtype=np.int64)
 
 
 def _resize(array: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -22,33 +23,41 @@ def _resize(array: np.ndarray, h: int, w: int) -> np.ndarray:
     return cv2.resize(array, (w, h), interpolation=cv2.INTER_NEAREST)
 
 
-def _neighbours(array: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``array[y + dy, x + dx]`` with edge replication (weights of outside neighbours are zeroed)."""
-    padded = np.pad(array, ((1, 1), (1, 1)) + ((0, 0),) * (array.ndim - 2), mode="edge")
-    h, w = array.shape[:2]
-    return padded[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-
-
-def _sweep(f: np.ndarray, b: np.ndarray, image: np.ndarray, alpha: np.ndarray, weights: list, parity: list) -> None:
-    """One red-black sweep of exact per-pixel updates, in place."""
-    a = alpha[..., None]
-    total = sum(weights)[..., None]
-    d_f = a * a + total
-    d_b = (1.0 - a) ** 2 + total
-    c = a * (1.0 - a)
-    det = d_f * d_b - c * c
-    solvable = det[..., 0] > 0  # no neighbour and alpha in {0, 1}: keep the upsampled value
-    det = np.where(det > 0, det, 1.0)
-    parity = [mask & solvable for mask in parity]
-    for mask in parity:
-        sum_f = sum(wt[..., None] * _neighbours(f, dy, dx) for wt, (dy, dx) in zip(weights, _OFFSETS))
-        sum_b = sum(wt[..., None] * _neighbours(b, dy, dx) for wt, (dy, dx) in zip(weights, _OFFSETS))
-        r_f = a * image + sum_f
-        r_b = (1.0 - a) * image + sum_b
-        new_f = (d_b * r_f - c * r_b) / det
-        new_b = (d_f * r_b - c * r_f) / det
-        f[mask] = np.clip(new_f[mask], 0.0, 1.0)
-        b[mask] = np.clip(new_b[mask], 0.0, 1.0)
+@numba.njit(cache=True, parallel=True)
+def _sweeps(f, b, image, alpha, regularization, gradient_weight, sweeps):
+    """`sweeps` red-black sweeps of exact per-pixel updates of F and B (clipped to [0, 1]), in
+    place; a pixel with no neighbour and alpha in {0, 1} keeps its upsampled value."""
+    h, w = alpha.shape
+    for _ in range(sweeps):
+        for parity in range(2):
+            for y in numba.prange(h):
+                for x in range((y + parity) % 2, w, 2):
+                    a = alpha[y, x]
+                    total = 0.0
+                    f0 = f1 = f2 = b0 = b1 = b2 = 0.0
+                    for k in range(4):
+                        ny, nx = y + _OFFSETS[k, 0], x + _OFFSETS[k, 1]
+                        if 0 <= ny < h and 0 <= nx < w:
+                            weight = regularization + gradient_weight * abs(a - alpha[ny, nx])
+                            total += weight
+                            f0 += weight * f[ny, nx, 0]
+                            f1 += weight * f[ny, nx, 1]
+                            f2 += weight * f[ny, nx, 2]
+                            b0 += weight * b[ny, nx, 0]
+                            b1 += weight * b[ny, nx, 1]
+                            b2 += weight * b[ny, nx, 2]
+                    d_f = a * a + total
+                    d_b = (1.0 - a) ** 2 + total
+                    c = a * (1.0 - a)
+                    det = d_f * d_b - c * c
+                    if det <= 0.0:
+                        continue
+                    inv = 1.0 / det
+                    for ch, s_f, s_b in ((0, f0, b0), (1, f1, b1), (2, f2, b2)):
+                        r_f = a * image[y, x, ch] + s_f
+                        r_b = (1.0 - a) * image[y, x, ch] + s_b
+                        f[y, x, ch] = min(max((d_b * r_f - c * r_b) * inv, 0.0), 1.0)
+                        b[y, x, ch] = min(max((d_f * r_b - c * r_f) * inv, 0.0), 1.0)
 
 
 def estimate_fb_multilevel(
@@ -78,17 +87,7 @@ def estimate_fb_multilevel(
         f = _resize(f, h, w).reshape(h, w, 3)
         b = _resize(b, h, w).reshape(h, w, 3)
         img = _resize(image, h, w).reshape(h, w, 3)
-        alp = _resize(alpha, h, w).reshape(h, w)
-        ys, xs = np.mgrid[0:h, 0:w]
-        inside = [
-            (ys + dy >= 0) & (ys + dy < h) & (xs + dx >= 0) & (xs + dx < w) for dy, dx in _OFFSETS
-        ]
-        weights = [
-            np.where(ok, regularization + gradient_weight * np.abs(alp - _neighbours(alp, dy, dx)), 0.0)
-            for ok, (dy, dx) in zip(inside, _OFFSETS)
-        ]
-        parity = [(ys + xs) % 2 == 0, (ys + xs) % 2 == 1]
+        alp = np.ascontiguousarray(_resize(alpha, h, w).reshape(h, w))
         sweeps = n_small_iterations if max(h, w) <= small_size else n_big_iterations
-        for _ in range(sweeps):
-            _sweep(f, b, img, alp, weights, parity)
+        _sweeps(f, b, img, alp, regularization, gradient_weight, sweeps)
     return f, b

@@ -75,12 +75,14 @@ def read_object(ref: ObjectRef) -> tuple[np.ndarray, np.ndarray, dict, list[str]
     return fg, alpha, recipe, notes
 
 
-def estimate(image: np.ndarray, alpha: np.ndarray, method: str, margin: float) -> tuple[np.ndarray, np.ndarray, dict]:
-    """F, B (float [0, 1]) and solver facts for one object with the chosen method."""
+def estimate(image: np.ndarray, alpha: np.ndarray, method: str, margin: float,
+             threads: int | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """F, B (float [0, 1]) and solver facts for one object with the chosen method (`threads`:
+    levin's cap, None for every core)."""
     if method == "levin":
         from datagen.foreground.levin import estimate_fb_levin
 
-        foreground, background, info = estimate_fb_levin(image, alpha, margin=margin)
+        foreground, background, info = estimate_fb_levin(image, alpha, margin=margin, threads=threads)
         return foreground, background, {"iterations": info.iterations, "residual": info.residual,
                                         "unknowns": info.unknowns}
     if method == "multilevel":
@@ -102,12 +104,13 @@ class RefitTask:
     method: str = "levin"
     margin: float = 0.0
     report_dir: str | None = None
+    threads: int | None = None  # levin's threads per object: None = every core (one object at a time)
 
     def __call__(self, ref: ObjectRef) -> dict:
         start = time.perf_counter()
         fg, alpha, source_recipe, notes = read_object(ref)
         image, a = _unit(fg), _unit(alpha)
-        foreground, background, facts = estimate(image, a, self.method, self.margin)
+        foreground, background, facts = estimate(image, a, self.method, self.margin, self.threads)
         if not (a > 0).any() or not (a < 1).any():
             notes.append(_undetermined_note(a))
         fg_full, bg_full = _to_uint16(foreground), _to_uint16(background)
@@ -170,7 +173,9 @@ def refit_objects(refs: list[ObjectRef], out: str | os.PathLike, *, method: str 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     out = Path(out)
-    task = RefitTask(method, margin, str(out / _SIDE))
+    # One object at a time uses every core; several at once (workers, a cluster) one core each.
+    threads = None if workers == 1 and scheduler is None else 1
+    task = RefitTask(method, margin, str(out / _SIDE), threads)
     params = {"method": method, "margin": margin}
     provenance = {**(provenance or {}), "params": {**(provenance or {}).get("params", {}), **params}}
     result = write_dataset(out, "objects", refs, task, provenance=provenance, shard_size=8, workers=workers,
