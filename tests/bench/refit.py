@@ -1,15 +1,17 @@
 """Benchmark foreground re-estimation: seconds per image and peak memory, side by side.
 
     python tests/bench/refit.py                    # 0.25, 1 and 4 MP, all four methods
-    python tests/bench/refit.py --sizes 0.25,1 --repeats 3
+    python tests/bench/refit.py --sizes 1 --methods levin,cf --repeats 1   # first calls only
 
-Methods: our `levin` (solveFB energy, margin 0, CG preconditioned by a grid multigrid V-cycle)
-and `multilevel` (numpy), pymatting's `estimate_foreground_cf` and `estimate_foreground_ml`.
-Every (method, size) runs in a fresh subprocess so peak memory is its own: the kernel's peak-RSS
-mark is reset before each call and the peak above the RSS just before is reported. pymatting's numba compilation is paid in a
-warm-up call on a tiny image before timing. Inputs are demo objects (exact F known), so the
-F error in alpha > 0 (0..255 scale) is printed beside the speed. Ratios are against pymatting cf
-measured in the same run; machines are noisy, so compare ratios, not seconds.
+Methods: our `levin` (solveFB energy, margin 0, CG preconditioned by a grid multigrid V-cycle,
+on every core) and `multilevel` (Germer et al., numba), pymatting's `estimate_foreground_cf` and
+`estimate_foreground_ml`. Every (method, size) runs in a fresh subprocess so peak memory is its
+own: the kernel's peak-RSS mark is reset before each call and the peak above the RSS just
+before is reported. Compilation (pymatting's numba, our cache loads) is paid in a warm-up call
+on a tiny object before timing; then `--repeats` calls, median printed. Inputs are demo objects
+(exact F known), so the F error in alpha > 0 (0..255 scale) is printed beside the speed. Ratios
+are against pymatting cf measured in the same run; machines are noisy, so compare ratios, not
+seconds.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="0.25,1,4", help="megapixels, comma separated")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed calls per (method, size) after the warm-up; the median is printed")
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "MP", "REPEATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
