@@ -87,7 +87,7 @@ def estimate_fb_multilevel(
         f = _resize(f, h, w).reshape(h, w, 3)
         b = _resize(b, h, w).reshape(h, w, 3)
         img = _resize(image, h, w).reshape(h, w, 3)
-        alp = np.ascontiguousarray(_resize(alpha, h, w).reshape(h, w))
+        alp = _resize(alpha, h, w).reshape(h, w)
         sweeps = n_small_iterations if max(h, w) <= small_size else n_big_iterations
         _sweeps(f, b, img, alp, regularization, gradient_weight, sweeps)
     return f, b
