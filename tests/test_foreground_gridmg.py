@@ -177,6 +177,32 @@ def test_solution_does_not_depend_on_thread_count():
         estimate_fb_levin(image, alpha, threads=0)
 
 
+def test_solution_does_not_depend_on_blas_threads(tmp_path):
+    """Dask workers run with OMP_NUM_THREADS=1, which also puts OpenBLAS on one thread: the
+    coarsest level's pseudo-inverse must come out the same bits as in a process with all of
+    them (it did not, and refit's shards differed in their last bits with `--workers 2`)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np\n"
+        "from datagen.demo.objects import make_object\n"
+        "from datagen.foreground.levin import estimate_fb_levin\n"
+        "obj = make_object(0, (72, 56))\n"
+        "f, b, info = estimate_fb_levin(obj.image / 255.0, obj.alpha / 255.0)\n"
+        "np.savez(sys.argv[1], f=f, b=b, residual=info.residual)\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "one.npz")], env=env, check=True)
+    obj = make_object(0, (72, 56))
+    f, b, info = estimate_fb_levin(obj.image / 255.0, obj.alpha / 255.0)
+    other = np.load(tmp_path / "one.npz")
+    np.testing.assert_array_equal(other["f"], f)
+    np.testing.assert_array_equal(other["b"], b)
+    assert float(other["residual"]) == info.residual
+
+
 def _opaque_and_clear_regions(shape, seed):
     """Alpha exactly 0 on the left, exactly 1 on the right, a noisy ramp between, an opaque blob
     in the clear part and a clear hole in the opaque part; a random image."""

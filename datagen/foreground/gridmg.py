@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 # Forward edge directions (dy, dx); the first two make the 4-neighbour stencil.
 DIRECTIONS = ((0, 1), (1, 0), (1, 1), (1, -1))
@@ -421,6 +422,19 @@ def _prolong_add(e, x, scale):
                 x[y, xx, i] += scale * e[y >> 1, xx >> 1, i]
 
 
+@numba.njit(cache=True)
+def _coarse_solve(inverse, rhs):
+    """The coarsest level's solution: its (pseudo-)inverse times the (H, W, 2, C) block, in a
+    fixed order (a BLAS product's rounding would depend on its thread count)."""
+    flat = rhs.reshape(inverse.shape[0], rhs.shape[3])
+    out = np.zeros_like(flat)
+    for i in range(inverse.shape[0]):
+        for j in range(inverse.shape[1]):
+            for c in range(flat.shape[1]):
+                out[i, c] += inverse[i, j] * flat[j, c]
+    return out.reshape(rhs.shape)
+
+
 class _Level:
     """A stencil with its diagonals, and its products on (H, W, 2, 3) blocks."""
 
@@ -472,7 +486,10 @@ class Multigrid:
             self.levels.append(_Level(coarse, dirs))
         # The coarsest matrix is SPD unless F or B is undetermined somewhere (an isolated aggregate
         # with alpha 0 or 1 throughout and no edges): the pseudo-inverse then leaves that part at 0.
-        self.coarse_inverse = np.linalg.pinv(self.levels[-1].dense(), hermitian=True)
+        # On one BLAS thread: OpenBLAS splits its products by thread count, and the last bits of
+        # the result must not depend on it (dask workers run with OMP_NUM_THREADS=1).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.coarse_inverse = np.linalg.pinv(self.levels[-1].dense(), hermitian=True)
         self.sweeps = sweeps
         self.correction = correction
         # Work blocks allocated once and reused by every cycle (fresh 48 MB/MP arrays per call
@@ -484,7 +501,7 @@ class Multigrid:
     def __call__(self, rhs: np.ndarray, level: int = 0) -> np.ndarray:
         lv = self.levels[level]
         if level == len(self.levels) - 1:
-            return (self.coarse_inverse @ rhs.reshape(-1, rhs.shape[3])).reshape(rhs.shape)
+            return _coarse_solve(self.coarse_inverse, rhs)
         x = self.solutions[level]
         coarse_rhs = self.coarse_rhs[level + 1]
         _smooth(*lv.args, x, rhs, self.sweeps, False, coarse_rhs, lv.strips)
