@@ -226,6 +226,73 @@ def _cell_kinds(level):
     return kinds
 
 
+def _random_stencil(shape, neighbours, seed):
+    """A stencil with random weights and every coupling kind: F decided (no F edges) in the
+    right third, B in the left third, the cross term only in the middle. Random weights, not
+    solveFB's (which are uniform inside the decided regions), so that a kernel taking a wrong
+    neighbour's weight shows."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    nd = 2 if neighbours == 4 else 4
+    column = np.arange(w)[None, :].repeat(h, axis=0)
+    decided_f, decided_b = column >= 2 * w // 3, column < w // 3
+    edges_f, edges_b = rng.random((2, nd, h, w))
+    for k, (dy, dx) in enumerate(gridmg.DIRECTIONS[:nd]):
+        for y, x in np.ndindex(h, w):
+            ny, nx = y + dy, x + dx
+            inside = ny < h and 0 <= nx < w
+            edges_f[k, y, x] *= inside and not (decided_f[y, x] or decided_f[ny, nx])
+            edges_b[k, y, x] *= inside and not (decided_b[y, x] or decided_b[ny, nx])
+    self_f, self_b = 0.1 + rng.random((2, h, w))
+    cross = np.where(decided_f | decided_b, 0.0, 0.9 * np.sqrt(self_f * self_b) * rng.random((h, w)))
+    return gridmg.Stencil(self_f, self_b, cross, edges_f, edges_b)
+
+
+def _stencil_matrix(stencil):
+    """The stencil's matrix, unknowns (cell, field), written from the `Stencil` definition: per
+    cell the self block and cross term, per edge p -> p + d a graph-Laplacian term of its field."""
+    h, w = stencil.shape
+    index = lambda y, x, field: 2 * (y * w + x) + field  # noqa: E731
+    matrix = np.zeros((2 * h * w, 2 * h * w))
+    for y, x in np.ndindex(h, w):
+        matrix[index(y, x, 0), index(y, x, 0)] += stencil.self_f[y, x]
+        matrix[index(y, x, 1), index(y, x, 1)] += stencil.self_b[y, x]
+        matrix[index(y, x, 0), index(y, x, 1)] = matrix[index(y, x, 1), index(y, x, 0)] = stencil.cross[y, x]
+        for k, (dy, dx) in enumerate(gridmg.DIRECTIONS[: stencil.edges_f.shape[0]]):
+            if y + dy < h and 0 <= x + dx < w:
+                for field, edges in enumerate((stencil.edges_f, stencil.edges_b)):
+                    p, q = index(y, x, field), index(y + dy, x + dx, field)
+                    matrix[[p, q, p, q], [p, q, q, p]] += edges[k, y, x] * np.array([1, 1, -1, -1])
+    return matrix
+
+
+@pytest.mark.parametrize("neighbours,backward", [(4, False), (4, True), (8, False), (8, True)])
+def test_sweep_is_block_gauss_seidel(neighbours, backward):
+    """One sweep of the smoother is block Gauss-Seidel: cell after cell in raster order
+    (reversed going up), each cell's (F, B) pair solved given the latest values of all the
+    others, on a matrix written independently from the stencil's definition. Every coupling
+    kind is present, so the border cells, the interior 4-neighbour kernels and the general one
+    are all checked; the residual and product kernels against the same matrix."""
+    stencil = _random_stencil((23, 30), neighbours, seed=4)
+    level = gridmg.Multigrid(stencil).levels[0]
+    assert set(np.unique(_cell_kinds(level))) == {1, 2, 3}
+    rng = np.random.default_rng(5)
+    start, rhs = rng.standard_normal((2, 23, 30, 2, 3))
+    ours = start.copy()
+    gridmg._gauss_seidel(*level.args, ours, rhs, 1, backward, gridmg._NO_BLOCK, 0, 23, 0, 0, False)
+
+    matrix = _stencil_matrix(stencil)
+    x, b = start.reshape(-1, 3).copy(), rhs.reshape(-1, 3)
+    np.testing.assert_allclose(level.residual(start, rhs).reshape(-1, 3), b - matrix @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(level.apply(start).reshape(-1, 3), matrix @ x, rtol=1e-12, atol=1e-12)
+    cells = range(23 * 30)
+    for cell in reversed(cells) if backward else cells:
+        pair = slice(2 * cell, 2 * cell + 2)
+        others = matrix[pair] @ x - matrix[pair, pair] @ x[pair]
+        x[pair] = np.linalg.solve(matrix[pair, pair], b[pair] - others)
+    np.testing.assert_allclose(ours.reshape(-1, 3), x, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("margin,neighbours", [(0.0, 4), (0.0, 8), (0.02, 8)])
 def test_decoupled_fields_are_exact(margin, neighbours):
     """Where alpha is exactly 0 or 1 the smoother skips the decided field's neighbours. Checked

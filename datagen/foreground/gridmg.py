@@ -21,7 +21,9 @@ docs/foreground.md). Here the structure is kept explicit instead:
   chunks, so the result is the same bits whatever the thread count;
 * every kernel that applies the stencil walks each row as runs of cells of one coupling kind
   (see `_runs`): where alpha is exactly 0 or 1 one field's row is only its diagonal, and its
-  neighbours are not gathered at all;
+  neighbours are not gathered at all; away from the border a 4-neighbour stencil takes kernels
+  with its neighbours spelled out and no bounds tests, and the sweeps carry the cell just
+  relaxed in registers (`_fast_*`: V-cycle 63 -> 42 ms at 1 MP against `_cell` alone);
 * the V-cycle is symmetric (forward sweeps down, backward sweeps up), so it is a valid
   preconditioner for conjugate gradients, which `conjugate_gradients` runs on all three colour
   channels together (blocks of shape (H, W, 2 fields, 3 channels)).
@@ -279,32 +281,195 @@ def _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, first, en
 
 
 @numba.njit(cache=True, inline="always")
-def _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, backward, mode):
+def _parts(first, end, w, interior):
+    """A run's columns as [first, a) [a, c) [c, end), the middle away from the left and right
+    border (empty unless `interior`): the middle takes the 4-neighbour kernels without bounds
+    tests (`_fast_*`), the rest `_span`."""
+    a = min(max(first, 1), end) if interior else end
+    return first, a, max(min(end, w - 1), a), end
+
+
+@numba.njit(cache=True, inline="always")
+def _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, mode):
     """`_cell` over row y, run by run, each run's kind passed at run time (see `_runs`): for the
-    residual and product, which are bound by memory traffic rather than by their arithmetic."""
-    lo, hi = row_runs[y], row_runs[y + 1]
-    for n in range(hi - lo):
-        i = hi - 1 - n if backward else lo + n
-        first, end, kind = runs[i, 0], runs[i, 1], runs[i, 2]
-        _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, first, end, backward, mode,
-              (kind & 1) != 0, (kind & 2) != 0)
+    residual and product, which have no chain of dependent cells."""
+    h, w = diag_f.shape
+    interior = edges_f.shape[0] == 2 and 0 < y < h - 1
+    for i in range(row_runs[y], row_runs[y + 1]):
+        kind = runs[i, 2]
+        bounds = _parts(runs[i, 0], runs[i, 1], w, interior)
+        for part in range(3):
+            start, stop = bounds[part], bounds[part + 1]
+            if stop <= start:
+                continue
+            if part == 1:
+                _fast_residual(diag_f, diag_b, cross, edges_f, edges_b, x, b, out, y, start, stop, mode,
+                               (kind & 1) != 0, (kind & 2) != 0)
+            else:
+                _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, start, stop, False, mode,
+                      (kind & 1) != 0, (kind & 2) != 0)
+
+
+@numba.njit(cache=True, inline="always")
+def _fast_residual(diag_f, diag_b, cross, edges_f, edges_b, x, b, out, y, first, end, mode, use_f, use_b):
+    """`_span` of a residual, product or restricted residual over columns first .. end - 1 of
+    row y, for a 4-neighbour stencil away from the border (no bounds tests, neighbours spelled
+    out)."""
+    uy, up, dn = np.uint64(y), np.uint64(y - 1), np.uint64(y + 1)
+    for xx in range(first, end):
+        ux, ul, ur = np.uint64(xx), np.uint64(xx - 1), np.uint64(xx + 1)
+        df, db, cr = diag_f[uy, ux], diag_b[uy, ux], cross[uy, ux]
+        f0 = f1 = f2 = g0 = g1 = g2 = 0.0
+        if mode != _PRODUCT:
+            f0, f1, f2 = b[uy, ux, 0, 0], b[uy, ux, 0, 1], b[uy, ux, 0, 2]
+            g0, g1, g2 = b[uy, ux, 1, 0], b[uy, ux, 1, 1], b[uy, ux, 1, 2]
+        if use_f:
+            ee, ew, es, en = edges_f[0, uy, ux], edges_f[0, uy, ul], edges_f[1, uy, ux], edges_f[1, up, ux]
+            f0 += ee * x[uy, ur, 0, 0] + ew * x[uy, ul, 0, 0] + es * x[dn, ux, 0, 0] + en * x[up, ux, 0, 0]
+            f1 += ee * x[uy, ur, 0, 1] + ew * x[uy, ul, 0, 1] + es * x[dn, ux, 0, 1] + en * x[up, ux, 0, 1]
+            f2 += ee * x[uy, ur, 0, 2] + ew * x[uy, ul, 0, 2] + es * x[dn, ux, 0, 2] + en * x[up, ux, 0, 2]
+        if use_b:
+            ee, ew, es, en = edges_b[0, uy, ux], edges_b[0, uy, ul], edges_b[1, uy, ux], edges_b[1, up, ux]
+            g0 += ee * x[uy, ur, 1, 0] + ew * x[uy, ul, 1, 0] + es * x[dn, ux, 1, 0] + en * x[up, ux, 1, 0]
+            g1 += ee * x[uy, ur, 1, 1] + ew * x[uy, ul, 1, 1] + es * x[dn, ux, 1, 1] + en * x[up, ux, 1, 1]
+            g2 += ee * x[uy, ur, 1, 2] + ew * x[uy, ul, 1, 2] + es * x[dn, ux, 1, 2] + en * x[up, ux, 1, 2]
+        f0 -= df * x[uy, ux, 0, 0] + cr * x[uy, ux, 1, 0]
+        f1 -= df * x[uy, ux, 0, 1] + cr * x[uy, ux, 1, 1]
+        f2 -= df * x[uy, ux, 0, 2] + cr * x[uy, ux, 1, 2]
+        g0 -= db * x[uy, ux, 1, 0] + cr * x[uy, ux, 0, 0]
+        g1 -= db * x[uy, ux, 1, 1] + cr * x[uy, ux, 0, 1]
+        g2 -= db * x[uy, ux, 1, 2] + cr * x[uy, ux, 0, 2]
+        if mode == _RESTRICTED_RESIDUAL:
+            cy, cx = uy >> np.uint64(1), ux >> np.uint64(1)
+            out[cy, cx, 0, 0] += f0
+            out[cy, cx, 0, 1] += f1
+            out[cy, cx, 0, 2] += f2
+            out[cy, cx, 1, 0] += g0
+            out[cy, cx, 1, 1] += g1
+            out[cy, cx, 1, 2] += g2
+        else:
+            out[uy, ux, 0, 0], out[uy, ux, 0, 1], out[uy, ux, 0, 2] = f0, f1, f2
+            out[uy, ux, 1, 0], out[uy, ux, 1, 1], out[uy, ux, 1, 2] = g0, g1, g2
 
 
 @numba.njit(cache=True, inline="always")
 def _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, y, backward):
-    """One Gauss-Seidel sweep over row y. The sweeps are bound by their chain of dependent cells,
-    so the coupled cells (the 2x2 solve) get a variant compiled for them; the single-field kinds
-    share one with the fields chosen at run time (a variant each cost as much compile time as it
-    saved: numba compiles every inlined copy of `_cell` anew, ~2 s each)."""
+    """One Gauss-Seidel sweep over row y. Away from the image border a 4-neighbour stencil (the
+    default, and every coarse level of it) takes `_fast_coupled` / `_fast_single`, written for
+    the sweep's chain of dependent cells: 1.5x faster sweeps than `_cell`, which takes the
+    border cells and 8-neighbour stencils with the fields chosen at run time (one copy: numba
+    compiles every inlined copy of a cell kernel anew, seconds each)."""
+    h, w = diag_f.shape
+    interior = edges_f.shape[0] == 2 and 0 < y < h - 1
     lo, hi = row_runs[y], row_runs[y + 1]
     for n in range(hi - lo):
         i = hi - 1 - n if backward else lo + n
         first, end, kind = runs[i, 0], runs[i, 1], runs[i, 2]
-        if kind == 3:
-            _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, first, end, backward, _RELAX, True, True)
+        bounds = _parts(first, end, w, interior)
+        for m in range(3):
+            part = 2 - m if backward else m
+            start, stop = bounds[part], bounds[part + 1]
+            if stop <= start:
+                continue
+            if part == 1 and kind == 3:
+                _fast_coupled(diag_f, diag_b, cross, edges_f, edges_b, x, b, y, start, stop, backward)
+            elif part == 1:
+                _fast_single(diag_f, diag_b, edges_f, edges_b, x, b, y, start, stop, backward, kind == 1, kind == 2)
+            else:
+                _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, start, stop, backward, _RELAX,
+                      (kind & 1) != 0, (kind & 2) != 0)
+
+
+@numba.njit(cache=True, inline="always")
+def _fast_single(diag_f, diag_b, edges_f, edges_b, x, b, y, first, end, backward, use_f, use_b):
+    """`_span` relaxing columns first .. end - 1 of row y of a run where at most one field is
+    coupled, for a 4-neighbour stencil away from the border (no bounds tests). The neighbour
+    relaxed just before (west going forward, east going back) is carried in registers and added
+    last, so the chain from one cell to the next is one multiply-add per channel."""
+    fi = 0 if use_f else 1  # the coupled field (if any)
+    oi = 1 - fi
+    coupled = use_f or use_b
+    diag = diag_f if use_f else diag_b
+    other = diag_b if use_f else diag_f
+    edges = edges_f if use_f else edges_b
+    bw = 1 if backward else 0
+    d = 1 - 2 * bw
+    start = end - 1 if backward else first
+    uy, up, dn = np.uint64(y), np.uint64(y - 1), np.uint64(y + 1)
+    prev = np.uint64(start - d)
+    c0, c1, c2 = x[uy, prev, fi, 0], x[uy, prev, fi, 1], x[uy, prev, fi, 2]
+    for j in range(end - first):
+        xx = start + d * j
+        ux, uo = np.uint64(xx), np.uint64(xx + d)
+        dd = diag[uy, ux]
+        if coupled and dd > 0.0:
+            inv = 1.0 / dd
+            eo = edges[0, uy, np.uint64(xx - bw)]  # edge to the neighbour not yet relaxed
+            ec = edges[0, uy, np.uint64(xx - 1 + bw)] * inv  # edge to the one just relaxed
+            es, en = edges[1, uy, ux], edges[1, up, ux]
+            s0 = b[uy, ux, fi, 0] + eo * x[uy, uo, fi, 0] + es * x[dn, ux, fi, 0] + en * x[up, ux, fi, 0]
+            s1 = b[uy, ux, fi, 1] + eo * x[uy, uo, fi, 1] + es * x[dn, ux, fi, 1] + en * x[up, ux, fi, 1]
+            s2 = b[uy, ux, fi, 2] + eo * x[uy, uo, fi, 2] + es * x[dn, ux, fi, 2] + en * x[up, ux, fi, 2]
+            c0, c1, c2 = s0 * inv + ec * c0, s1 * inv + ec * c1, s2 * inv + ec * c2
+            x[uy, ux, fi, 0], x[uy, ux, fi, 1], x[uy, ux, fi, 2] = c0, c1, c2
+        elif dd > 0.0:
+            inv = 1.0 / dd
+            x[uy, ux, fi, 0], x[uy, ux, fi, 1], x[uy, ux, fi, 2] = (
+                b[uy, ux, fi, 0] * inv, b[uy, ux, fi, 1] * inv, b[uy, ux, fi, 2] * inv)
         else:
-            _span(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, b, y, first, end, backward, _RELAX,
-                  kind == 1, kind == 2)
+            c0, c1, c2 = x[uy, ux, fi, 0], x[uy, ux, fi, 1], x[uy, ux, fi, 2]
+        od = other[uy, ux]
+        if od > 0.0:
+            inv = 1.0 / od
+            x[uy, ux, oi, 0], x[uy, ux, oi, 1], x[uy, ux, oi, 2] = (
+                b[uy, ux, oi, 0] * inv, b[uy, ux, oi, 1] * inv, b[uy, ux, oi, 2] * inv)
+
+
+@numba.njit(cache=True, inline="always")
+def _fast_coupled(diag_f, diag_b, cross, edges_f, edges_b, x, b, y, first, end, backward):
+    """`_fast_single` for a run of coupled cells: each cell's 2x2 system solved exactly, the
+    just-relaxed neighbour's F and B carried in registers and added last."""
+    bw = 1 if backward else 0
+    d = 1 - 2 * bw
+    start = end - 1 if backward else first
+    uy, up, dn = np.uint64(y), np.uint64(y - 1), np.uint64(y + 1)
+    prev = np.uint64(start - d)
+    f0, f1, f2 = x[uy, prev, 0, 0], x[uy, prev, 0, 1], x[uy, prev, 0, 2]
+    g0, g1, g2 = x[uy, prev, 1, 0], x[uy, prev, 1, 1], x[uy, prev, 1, 2]
+    for j in range(end - first):
+        xx = start + d * j
+        ux, uo = np.uint64(xx), np.uint64(xx + d)
+        df, db, cr = diag_f[uy, ux], diag_b[uy, ux], cross[uy, ux]
+        det = df * db - cr * cr
+        if det > 0.0:
+            inv = 1.0 / det
+            mff, mbb, mfb = db * inv, df * inv, -cr * inv
+            ko, kc = np.uint64(xx - bw), np.uint64(xx - 1 + bw)
+            eo, es, en = edges_f[0, uy, ko], edges_f[1, uy, ux], edges_f[1, up, ux]
+            p0 = b[uy, ux, 0, 0] + eo * x[uy, uo, 0, 0] + es * x[dn, ux, 0, 0] + en * x[up, ux, 0, 0]
+            p1 = b[uy, ux, 0, 1] + eo * x[uy, uo, 0, 1] + es * x[dn, ux, 0, 1] + en * x[up, ux, 0, 1]
+            p2 = b[uy, ux, 0, 2] + eo * x[uy, uo, 0, 2] + es * x[dn, ux, 0, 2] + en * x[up, ux, 0, 2]
+            eo, es, en = edges_b[0, uy, ko], edges_b[1, uy, ux], edges_b[1, up, ux]
+            q0 = b[uy, ux, 1, 0] + eo * x[uy, uo, 1, 0] + es * x[dn, ux, 1, 0] + en * x[up, ux, 1, 0]
+            q1 = b[uy, ux, 1, 1] + eo * x[uy, uo, 1, 1] + es * x[dn, ux, 1, 1] + en * x[up, ux, 1, 1]
+            q2 = b[uy, ux, 1, 2] + eo * x[uy, uo, 1, 2] + es * x[dn, ux, 1, 2] + en * x[up, ux, 1, 2]
+            cf, cb = edges_f[0, uy, kc], edges_b[0, uy, kc]
+            tff, tfb, tbf, tbb = mff * cf, mfb * cb, mfb * cf, mbb * cb
+            f0, g0 = mff * p0 + mfb * q0 + tff * f0 + tfb * g0, mfb * p0 + mbb * q0 + tbf * f0 + tbb * g0
+            f1, g1 = mff * p1 + mfb * q1 + tff * f1 + tfb * g1, mfb * p1 + mbb * q1 + tbf * f1 + tbb * g1
+            f2, g2 = mff * p2 + mfb * q2 + tff * f2 + tfb * g2, mfb * p2 + mbb * q2 + tbf * f2 + tbb * g2
+            x[uy, ux, 0, 0], x[uy, ux, 0, 1], x[uy, ux, 0, 2] = f0, f1, f2
+            x[uy, ux, 1, 0], x[uy, ux, 1, 1], x[uy, ux, 1, 2] = g0, g1, g2
+        else:
+            f0, f1, f2 = x[uy, ux, 0, 0], x[uy, ux, 0, 1], x[uy, ux, 0, 2]
+            g0, g1, g2 = x[uy, ux, 1, 0], x[uy, ux, 1, 1], x[uy, ux, 1, 2]
+
+
+@numba.njit(cache=True)
+def _restricted_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y):
+    """restricted[y // 2, x // 2] += (b - A x)[y, x] over row y: compiled once for its two
+    callers (every inlined copy of the cell kernels costs seconds of compilation)."""
+    _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, _RESTRICTED_RESIDUAL)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -313,9 +478,9 @@ def _residual(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, 
     no block of zeros to allocate and read). Rows are independent: they run in parallel."""
     for y in numba.prange(diag_f.shape[0]):
         if b.shape[0] > 0:
-            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, False, _RESIDUAL)
+            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, _RESIDUAL)
         else:
-            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, False, _PRODUCT)
+            _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, out, y, _PRODUCT)
 
 
 @numba.njit(cache=True)
@@ -351,8 +516,7 @@ def _gauss_seidel(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs,
             if s < sweeps:
                 _relax_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, y, backward)
             elif with_residual and residual_lo <= y < residual_hi:
-                _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, False,
-                     _RESTRICTED_RESIDUAL)
+                _restricted_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -385,8 +549,7 @@ def _smooth(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b,
                           restricted, lo, hi, residual_lo, residual_hi, down and colour == 0)
     for t in numba.prange(1, n if down else 1):
         y = strips[t] - 1 if t % 2 == 1 else strips[t]  # the even strip's row at boundary t
-        _row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y, False,
-             _RESTRICTED_RESIDUAL)
+        _restricted_row(diag_f, diag_b, cross, edges_f, edges_b, dirs, runs, row_runs, x, b, restricted, y)
 
 
 def _strips(runs: np.ndarray, row_runs: np.ndarray) -> np.ndarray:
