@@ -16,7 +16,7 @@ from datagen.foreground import gridmg
 from datagen.foreground.levin import _stencil, estimate_fb_levin
 
 
-def _normal_equations(image, alpha, margin, neighbours):
+def _normal_equations(image, alpha, margin, neighbours, soft_priors=False):
     """The solveFB normal equations, unknowns (pixel, F/B), as a sparse matrix and 3 right-hand
     sides, written pixel by pixel from the energy in `levin`'s docstring (not from its kernel)."""
     h, w = alpha.shape
@@ -36,8 +36,9 @@ def _normal_equations(image, alpha, margin, neighbours):
         for x in range(w):
             p, a, colour = y * w + x, alpha[y, x], image[y, x]
             add_row([(2 * p, a), (2 * p + 1, 1 - a)], colour)
-            prior_f = 100.0 * (a > 1 - margin) + 0.03 * a * (a > 0.7) + 0.01 * (a < margin)
-            prior_b = 100.0 * (a < margin) + 0.03 * (1 - a) * (a < 0.3) + 0.01 * (a > 1 - margin)
+            soft = 0.03 if soft_priors else 0.0
+            prior_f = 100.0 * (a > 1 - margin) + soft * a * (a > 0.7) + 0.01 * (a < margin)
+            prior_b = 100.0 * (a < margin) + soft * (1 - a) * (a < 0.3) + 0.01 * (a > 1 - margin)
             add_row([(2 * p, prior_f)], prior_f * colour * (a > margin))
             add_row([(2 * p + 1, prior_b)], prior_b * colour * (a < 1 - margin))
             for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1))[: 2 if neighbours == 4 else 4]:
@@ -51,23 +52,23 @@ def _normal_equations(image, alpha, margin, neighbours):
     return (m.T @ m).tocsc(), np.asarray(m.T @ np.array(targets))
 
 
-def _direct_solution(image, alpha, margin, neighbours):
+def _direct_solution(image, alpha, margin, neighbours, soft_priors=False):
     """Minimiser of the solveFB energy, unknowns (pixel, F/B) per channel, by a direct solve."""
-    normal, rhs = _normal_equations(image, alpha, margin, neighbours)
+    normal, rhs = _normal_equations(image, alpha, margin, neighbours, soft_priors)
     return scipy.sparse.linalg.splu(normal).solve(rhs).reshape(alpha.shape + (2, 3))
 
 
-@pytest.mark.parametrize("margin,neighbours,shape",
-                         [(0.0, 4, (23, 30)), (0.02, 8, (19, 26)), (0.0, 8, (9, 41)), (0.0, 4, (66, 21))])
-def test_cg_multigrid_matches_direct_solve(margin, neighbours, shape):
+@pytest.mark.parametrize("margin,neighbours,soft_priors,shape", [
+    (0.0, 4, False, (23, 30)), (0.02, 8, True, (19, 26)), (0.0, 8, False, (9, 41)), (0.0, 4, True, (66, 21))])
+def test_cg_multigrid_matches_direct_solve(margin, neighbours, soft_priors, shape):
     obj = make_object(5, shape, kind="glass")
     image, alpha = obj.image / 255.0, obj.alpha / 255.0
-    stencil, rhs, _ = _stencil(image, alpha, margin, neighbours)
+    stencil, rhs, _ = _stencil(image, alpha, margin, neighbours, soft_priors)
     multigrid = gridmg.Multigrid(stencil)
     assert len(multigrid.levels) >= 3  # the test exercises real coarsening
     ours, iterations, residual = gridmg.conjugate_gradients(multigrid, rhs, np.zeros_like(rhs), 1e-12, 300)
     assert residual <= 1e-12 and iterations < 300
-    np.testing.assert_allclose(ours, _direct_solution(image, alpha, margin, neighbours), atol=1e-7)
+    np.testing.assert_allclose(ours, _direct_solution(image, alpha, margin, neighbours, soft_priors), atol=1e-7)
 
 
 @pytest.mark.parametrize("neighbours", [4, 8])

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from datagen.demo.objects import make_object
-from datagen.foreground.levin import ORIGINAL_MARGIN, estimate_fb_levin
+from datagen.demo.objects import OBJECT_KINDS, make_object
+from datagen.foreground.levin import ORIGINAL_SETTINGS, estimate_fb_levin
 from datagen.foreground.multilevel import estimate_fb_multilevel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "closed_form_matting_testdata" / "testdata"
@@ -20,7 +20,7 @@ def _read(name: str) -> np.ndarray:
 
 def test_matches_levin_matlab_outputs():
     image, alpha = _read("source.png"), _read("matlab_alpha.png")
-    foreground, background, info = estimate_fb_levin(image, alpha, margin=ORIGINAL_MARGIN, neighbours=8)
+    foreground, background, info = estimate_fb_levin(image, alpha, **ORIGINAL_SETTINGS)
     assert np.abs(foreground - _read("matlab_foreground.png")).mean() < 1e-2
     assert np.abs(background - _read("matlab_background.png")).mean() < 1e-2
     assert info.residual <= 1e-6
@@ -29,18 +29,24 @@ def test_matches_levin_matlab_outputs():
     assert np.abs(extended - _read("matlab_foreground.png"))[alpha == 0].mean() > 0.05
 
 
-@pytest.mark.parametrize("kind,seed", [("fur", 7), ("glass", 3), ("motion", 5)])
-def test_f_error_no_worse_than_pymatting_cf(kind, seed):
+def test_f_error_no_worse_than_pymatting_cf():
+    """On demo objects of every kind (two seeds each) levin's F error where alpha > 0 is at most
+    pymatting cf's on each, and on average well below keeping F = I (on 96 px lace, threads
+    thinner than a pixel, neither estimate beats F = I). Larger sizes: tests/bench/refit_accuracy.py."""
     from pymatting import estimate_foreground_cf
 
-    obj = make_object(seed, (96, 96), kind=kind)
-    image, alpha = obj.fg / 255.0, obj.alpha / 255.0
-    inside = alpha > 0
-    ours, _, _ = estimate_fb_levin(image, alpha)
-    theirs = estimate_foreground_cf(image, alpha, return_background=False)
-    ours_error = np.abs(ours - obj.F)[inside].mean()
-    assert ours_error <= np.abs(theirs - obj.F)[inside].mean()
-    assert ours_error < np.abs(image - obj.F)[inside].mean() / 1.5  # far better than F = I
+    ours_errors, image_errors = [], []
+    for kind in OBJECT_KINDS:
+        for seed in (0, 1):
+            obj = make_object(seed, (96, 96), kind=kind)
+            image, alpha = obj.fg / 255.0, obj.alpha / 255.0
+            inside = alpha > 0
+            ours, _, _ = estimate_fb_levin(image, alpha)
+            theirs = estimate_foreground_cf(image, alpha, return_background=False)
+            ours_errors.append(np.abs(ours - obj.F)[inside].mean())
+            image_errors.append(np.abs(image - obj.F)[inside].mean())
+            assert ours_errors[-1] <= np.abs(theirs - obj.F)[inside].mean(), (kind, seed)
+    assert np.mean(ours_errors) < 0.8 * np.mean(image_errors)
 
 
 def test_composite_holds_and_f_is_image_where_opaque():

@@ -6,12 +6,17 @@ Energy (per colour channel, F and B unknown at every pixel), as in the authors' 
 * smoothness ``w_e^2 (F_j - F_i)^2`` (and the same for B) on the 8-neighbour edges that touch
   the band ``margin <= a <= 1 - margin``, with ``w_e = sqrt|a_j - a_i| + 0.003 (1 - a_j)``
   for F and ``+ 0.003 a_j`` for B, so colours diffuse along the matte and barely across it;
-* colour priors, squared weights of ``100 [a > 1 - margin] + 0.03 a [a > 0.7] + 0.01 [a < margin]``
-  pulling F towards ``I [a > margin]`` (mirror image for B).
+* colour priors, squared weights of ``100 [a > 1 - margin] + 0.01 [a < margin]`` pulling F
+  towards ``I [a > margin]`` (mirror image for B), plus, with `soft_priors`, ``0.03 a [a > 0.7]``
+  in the weight of F's (``0.03 (1 - a) [a < 0.3]`` in B's).
 
-With the original ``margin = 0.02`` F is pinned to I where a > 0.98 and pulled to black where
-a < 0.02. With ``margin = 0`` every edge exists, so F is the smooth (harmonic) extension of the
-object colours over the whole image: this is what re-fitting a foreground needs.
+With the original settings (``margin = 0.02``, 8 neighbours, soft priors) F is pinned to I
+where a > 0.98 and pulled to black where a < 0.02. With ``margin = 0`` every edge exists and the
+pins vanish, so F is the smooth (harmonic) extension of the object colours over the whole image:
+this is what re-fitting a foreground needs. The soft priors are off by default: they act per
+pixel, so their pull grows with the pixel count while the smoothness of a smooth F does not, and
+above ~0.25 MP they drag F towards the image colour in semi-opaque pixels, where I is not F
+(1 MP demo fur: F error 1.20 with them, 0.95 without, pymatting cf 1.00; docs/foreground.md).
 
 Solving. The normal equations are a regular grid stencil (per pixel a 2x2 F/B block from the
 composite term and priors, per edge one weight per field), so they are never stored as a sparse
@@ -33,6 +38,8 @@ import numpy as np
 from datagen.foreground.gridmg import DIRECTIONS, Multigrid, Stencil, conjugate_gradients, thread_limit
 
 ORIGINAL_MARGIN = 0.02  # the value in Levin's solveFB.m
+ORIGINAL_SETTINGS = {"margin": ORIGINAL_MARGIN, "neighbours": 8, "soft_priors": True}  # solveFB.m as published
+_SOFT_PRIOR = 0.03  # solveFB.m's weight of the soft colour priors
 
 
 @dataclass
@@ -68,6 +75,7 @@ def estimate_fb_levin(
     alpha: np.ndarray,
     margin: float = 0.0,
     neighbours: int = 4,
+    soft_priors: bool = False,
     tol: float = 1e-6,
     max_iter: int = 200,
     threads: int | None = None,
@@ -79,7 +87,8 @@ def estimate_fb_levin(
     extended smoothly over the whole image). `neighbours` = 8 is the original code's stencil
     (horizontal, vertical and both diagonals); 4 is the paper's Eq. 19 (x and y derivatives
     only), the default: on demo objects with exact F it is 10-30% more accurate than 8 (which
-    over-smooths) and than pymatting's `estimate_foreground_cf`, and its system is sparser.
+    over-smooths), and its system is sparser. `soft_priors` adds solveFB's 0.03-weighted pulls
+    towards the image colour (see the module docstring; `ORIGINAL_SETTINGS` has them).
     After the solve F = I where alpha = 1 and B = I
     where alpha = 0 exactly, and both are clipped to [0, 1]. An alpha with no pixel above 0
     (or below 1) leaves F (or B) undetermined: it is set to the image and `info.note` says so.
@@ -99,16 +108,16 @@ def estimate_fb_levin(
 
     foreground, background = np.empty_like(image), np.empty_like(image)
     with thread_limit(threads):
-        solution = _solve(image, alpha, margin, neighbours, tol, max_iter, info)
+        solution = _solve(image, alpha, margin, neighbours, soft_priors, tol, max_iter, info)
         _finish(solution, image, alpha, foreground, background)
     return foreground, background, info
 
 
-def _solve(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int, tol: float, max_iter: int,
-           info: SolveInfo) -> np.ndarray:
+def _solve(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int, soft_priors: bool, tol: float,
+           max_iter: int, info: SolveInfo) -> np.ndarray:
     """The minimiser as an (H, W, 2, 3) block (F, B), with the solve's facts written into `info`."""
     start = time.perf_counter()
-    stencil, rhs, guess = _stencil(image, alpha, margin, neighbours)
+    stencil, rhs, guess = _stencil(image, alpha, margin, neighbours, soft_priors)
     info.unknowns = 2 * alpha.size
     info.seconds_build = time.perf_counter() - start
     start = time.perf_counter()
@@ -120,21 +129,22 @@ def _solve(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int,
     return solution  # the hierarchy and work blocks, the bulk of the memory, are freed on return
 
 
-def _stencil(image: np.ndarray, alpha: np.ndarray, margin: float,
-             neighbours: int) -> tuple[Stencil, np.ndarray, np.ndarray]:
+def _stencil(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int,
+             soft_priors: bool = False) -> tuple[Stencil, np.ndarray, np.ndarray]:
     """The normal equations as a grid stencil, their right-hand side (H, W, 2 fields, 3 channels)
     and the initial guess F = B = I (the composite term is already met)."""
     h, w = alpha.shape
     dirs = np.array(DIRECTIONS[: 2 if neighbours == 4 else 4], dtype=np.int64)
     stencil = Stencil(*(np.empty((h, w)) for _ in range(3)), *(np.empty((len(dirs), h, w)) for _ in range(2)))
     rhs, guess = np.empty((h, w, 2, 3)), np.empty((h, w, 2, 3))
-    _assemble(image, alpha, margin, dirs, stencil.self_f, stencil.self_b, stencil.cross, stencil.edges_f,
+    soft = _SOFT_PRIOR if soft_priors else 0.0
+    _assemble(image, alpha, margin, soft, dirs, stencil.self_f, stencil.self_b, stencil.cross, stencil.edges_f,
               stencil.edges_b, rhs, guess)
     return stencil, rhs, guess
 
 
 @numba.njit(cache=True, parallel=True)
-def _assemble(image, alpha, margin, dirs, self_f, self_b, cross, edges_f, edges_b, rhs, guess):
+def _assemble(image, alpha, margin, soft, dirs, self_f, self_b, cross, edges_f, edges_b, rhs, guess):
     """The energy's terms at every pixel (see the module docstring), and F = B = I into `guess`,
     rows in parallel: one pass instead of a dozen whole-image numpy temporaries (~0.07 s less at
     1 MP)."""
@@ -154,8 +164,8 @@ def _assemble(image, alpha, margin, dirs, self_f, self_b, cross, edges_f, edges_
                         weight_b = (root + 0.003 * a_j) ** 2
                 edges_f[k, y, x] = weight_f
                 edges_b[k, y, x] = weight_b
-            prior_f = (100.0 * (a > 1.0 - margin) + 0.03 * a * (a > 0.7) + 0.01 * (a < margin)) ** 2
-            prior_b = (100.0 * (a < margin) + 0.03 * (1.0 - a) * (a < 0.3) + 0.01 * (a > 1.0 - margin)) ** 2
+            prior_f = (100.0 * (a > 1.0 - margin) + soft * a * (a > 0.7) + 0.01 * (a < margin)) ** 2
+            prior_b = (100.0 * (a < margin) + soft * (1.0 - a) * (a < 0.3) + 0.01 * (a > 1.0 - margin)) ** 2
             self_f[y, x] = a**2 + prior_f
             self_b[y, x] = (1.0 - a) ** 2 + prior_b
             cross[y, x] = a * (1.0 - a)
