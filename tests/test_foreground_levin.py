@@ -31,8 +31,9 @@ def test_matches_levin_matlab_outputs():
 
 def test_f_error_no_worse_than_pymatting_cf():
     """On demo objects of every kind (two seeds each) levin's F error where alpha > 0 is at most
-    pymatting cf's on each, and on average well below keeping F = I (on 96 px lace, threads
-    thinner than a pixel, neither estimate beats F = I). Larger sizes: tests/bench/refit_accuracy.py."""
+    pymatting cf's on each, and far below keeping F = I: on each object, and on average with
+    lace too (at 96 px lace's threads are thinner than a pixel and neither estimate beats F = I
+    on seed 1). Larger sizes: tests/bench/refit_accuracy.py."""
     from pymatting import estimate_foreground_cf
 
     ours_errors, image_errors = [], []
@@ -46,7 +47,9 @@ def test_f_error_no_worse_than_pymatting_cf():
             ours_errors.append(np.abs(ours - obj.F)[inside].mean())
             image_errors.append(np.abs(image - obj.F)[inside].mean())
             assert ours_errors[-1] <= np.abs(theirs - obj.F)[inside].mean(), (kind, seed)
-    assert np.mean(ours_errors) < 0.8 * np.mean(image_errors)
+            if kind != "lace":
+                assert ours_errors[-1] < image_errors[-1] / 1.5, (kind, seed)
+    assert np.mean(ours_errors) < np.mean(image_errors) / 1.5
 
 
 def test_composite_holds_and_f_is_image_where_opaque():
