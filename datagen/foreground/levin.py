@@ -38,8 +38,7 @@ import numpy as np
 
 from datagen.foreground.gridmg import DIRECTIONS, Multigrid, Stencil, conjugate_gradients, thread_limit
 
-ORIGINAL_MARGIN = 0.02  # the value in Levin's solveFB.m
-ORIGINAL_SETTINGS = {"margin": ORIGINAL_MARGIN, "neighbours": 8, "soft_priors": True}  # solveFB.m as published
+ORIGINAL_SETTINGS = {"margin": 0.02, "neighbours": 8, "soft_priors": True}  # solveFB.m as published
 _SOFT_PRIOR = 0.03  # solveFB.m's weight of the soft colour priors
 
 
