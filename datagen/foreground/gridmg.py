@@ -193,7 +193,8 @@ _RESTRICTED_RESIDUAL = 3  # out[y // 2, x // 2] += b - A x: the residual summed 
 def _cell(diag_f, diag_b, cross, edges_f, edges_b, dirs, x, b, out, y, xx, mode, use_f, use_b):
     """At cell (y, xx), for the three channels, what `mode` says: a relaxation solves the cell's
     2x2 system exactly given the neighbours (written into x), a residual or product goes into
-    out. One kernel for all keeps the stencil logic in one place; channels are unrolled because
+    out. One kernel for all modes and stencils keeps the general logic in one place (the interior
+    of a 4-neighbour level takes the `_fast_*` kernels instead); channels are unrolled because
     that is 4x faster than a channel loop. `use_f` / `use_b` say which fields are coupled to
     neighbours (and, both, to each other); an uncoupled field is just b / diagonal."""
     h, w = diag_f.shape
