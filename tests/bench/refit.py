@@ -54,7 +54,8 @@ class _PeakRss:
         return (self.peak - self.base) / 1024
 
 
-def _estimator(method: str):
+def estimator(method: str):
+    """F (HxWx3 float) from (image, alpha) by `method`, one of METHODS (refit_accuracy.py uses it too)."""
     if method == "levin":
         from datagen.foreground.levin import estimate_fb_levin
 
@@ -76,7 +77,7 @@ def _child(method: str, megapixels: float, repeats: int) -> dict:
     obj = make_object(7, (side, side), kind="fur")
     image = obj.fg.astype(np.float64) / 255.0
     alpha = obj.alpha.astype(np.float64) / 255.0
-    estimate = _estimator(method)
+    estimate = estimator(method)
     tiny = make_object(1, (32, 32), kind="fur")
     estimate(tiny.fg / 255.0, tiny.alpha / 255.0)  # imports, numba compilation
     seconds, peaks = [], []

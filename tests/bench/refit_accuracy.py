@@ -17,23 +17,7 @@ import argparse
 import numpy as np
 
 from datagen.demo.objects import OBJECT_KINDS, make_object
-
-METHODS = ("levin", "multilevel", "cf", "ml")
-
-
-def _estimators() -> dict:
-    from pymatting import estimate_foreground_cf, estimate_foreground_ml
-
-    from datagen.foreground.levin import estimate_fb_levin
-    from datagen.foreground.multilevel import estimate_fb_multilevel
-
-    return {
-        "levin": lambda image, alpha: estimate_fb_levin(image, alpha)[0],
-        "multilevel": lambda image, alpha: estimate_fb_multilevel(image, alpha)[0],
-        "cf": lambda image, alpha: estimate_foreground_cf(image, alpha, return_background=False),
-        "ml": lambda image, alpha: estimate_foreground_ml(image, alpha, return_background=False),
-        "F = I": lambda image, alpha: image,
-    }
+from refit import METHODS, estimator  # the sibling benchmark script: the same four methods
 
 
 def main() -> None:
@@ -42,8 +26,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="objects per kind")
     parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
-    estimators = _estimators()
-    methods = [m for m in args.methods.split(",") if m] + ["F = I"]
+    methods = [m for m in args.methods.split(",") if m]
+    estimators = {method: estimator(method) for method in methods} | {"F = I": lambda image, alpha: image}
+    methods.append("F = I")
     for megapixels in (float(s) for s in args.sizes.split(",")):
         side = int(round((megapixels * 1e6) ** 0.5))
         errors = {m: [] for m in methods}
