@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from datagen.benchmarks import builders, composition1k, dim_recipe
+from datagen.compose.trimap import trimap_from_alpha
 from datagen.datasets.manifests import InputsError
 from datagen.shards import open_dataset
 
@@ -174,38 +175,13 @@ def test_missing_inputs_are_listed_by_name(dim_copy, tmp_path):
         builders.plan("composition-1k", builders.Options(root=copy), warn=lambda line: None)
 
 
-def test_generated_trimap_rule_matches_distance_definition():
-    """dilate(alpha>0) - erode(alpha==255) with a disk equals the distance-based definition."""
-    from scipy import ndimage
-
-    rng = np.random.default_rng(3)
-    alpha = np.zeros((60, 70), np.uint8)
-    alpha[15:45, 20:50] = 255
-    alpha[25:35, 30:40] = rng.integers(1, 255, size=(10, 10))
-    alpha[0:3, 0:3] = 255  # opaque pixels at the image border stay opaque if far from transparency
-    r = 4
-    trimap = composition1k.generated_trimap(alpha, r)
-    # distance from each pixel to the nearest pixel with alpha > 0 / with alpha < 255
-    d_obj = ndimage.distance_transform_edt(alpha == 0)
-    d_not_opaque = ndimage.distance_transform_edt(alpha == 255)
-    # cv2's ellipse kernel of size 2r+1 is the digital disk of radius r (x^2 + y^2 <= r^2 up to rounding)
-    near_obj = d_obj <= r
-    core = d_not_opaque > r
-    expected = np.where(core, 255, np.where(near_obj, 128, 0))
-    disagree = trimap != expected
-    assert disagree.mean() < 0.01  # only at the digital-disk rim, where the two disk shapes differ
-    assert set(np.unique(trimap)) <= {0, 128, 255}
-    assert (trimap[alpha == 0][d_obj[alpha == 0] > r + 1] == 0).all()
-    assert (trimap[(alpha > 0) & (alpha < 255)] == 128).all()
-
-
 def test_generated_trimaps_are_used_without_official_ones(tmp_path):
     root, backgrounds = _small_copy(tmp_path)
     plan = builders.plan("composition-1k", builders.Options(root=root, backgrounds=backgrounds, trimap_radius=3),
                          warn=lambda line: None)
     sample = plan.make_sample(plan.items[0])
     assert sample["recipe"]["trimap"].startswith("generated")
-    np.testing.assert_array_equal(sample["trimap"], composition1k.generated_trimap(sample["alpha"], 3))
+    np.testing.assert_array_equal(sample["trimap"], trimap_from_alpha(sample["alpha"], 3))
 
 
 def _small_copy(tmp_path: Path) -> tuple[Path, Path]:

@@ -17,9 +17,9 @@ from training.evaluation.metrics import (
     gradient_magnitude,
     gt_from_mask_png,
     mask_by_trimap,
-    quantize_alpha,
     whole_image_errors,
 )
+from training.evaluation import quantize_alpha
 
 
 def _unknown(shape):

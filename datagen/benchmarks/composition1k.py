@@ -8,7 +8,7 @@ are byte-identical to the matching Composition-1k samples, and it has no trimap.
 
 Trimaps: the official one of each object when the copy has `Adobe-licensed images/trimaps/`
 (one per object, valid for all its composites since the composite has the foreground's
-size); otherwise generated from alpha with `generated_trimap` and the recipe says so.
+size); otherwise generated from alpha with `datagen.compose.trimap.trimap_from_alpha` and the recipe says so.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from datagen.benchmarks import dim_recipe
+from datagen.compose.trimap import trimap_from_alpha
 from datagen.imageio import ImageError
 
 TEST_DIR = "Test_set"
@@ -65,7 +65,7 @@ class MakeComposite:
                     raise ImageError(item.trimap, f"trimap must be {w}x{h} with values 0/128/255")
                 recipe["trimap"] = "official"
             else:
-                trimap = generated_trimap(alpha, self.radius)
+                trimap = trimap_from_alpha(alpha, self.radius)
                 recipe["trimap"] = f"generated: unknown = dilate(alpha>0) - erode(alpha==255), disk radius {self.radius}"
             sample["trimap"] = trimap
         sample["recipe"] = recipe
@@ -75,23 +75,6 @@ class MakeComposite:
 def _pillow_version() -> str:
     import PIL
     return PIL.__version__
-
-
-def generated_trimap(alpha: np.ndarray, radius: int) -> np.ndarray:
-    """Trimap from alpha: unknown (128) within `radius` px of any pixel that is not opaque-inside.
-
-    Rule: unknown = dilate(alpha > 0) minus erode(alpha == 255), both with a disk of the
-    given radius; 255 where the eroded opaque region remains, 0 elsewhere. This dilates the
-    transparent region (0 < alpha < 255) and also covers hard 0/255 edges, which a pure
-    dilation of the transparent pixels would leave without an unknown band. Pixels outside
-    the image count as neither (they never shrink the opaque region).
-    """
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    grown = cv2.dilate((alpha > 0).astype(np.uint8), kernel)
-    core = cv2.erode((alpha == 255).astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1)
-    trimap = np.where(grown > 0, 128, 0).astype(np.uint8)
-    trimap[core > 0] = 255
-    return trimap
 
 
 def list_items(root: Path, backgrounds: Path, per_object: int) -> list[Item]:

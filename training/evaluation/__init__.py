@@ -3,6 +3,7 @@
 Definitions follow ``shared/spec/metrics.md``; this package's public API is stable.
 """
 
+from datagen.compose.convert import quantize_alpha
 from training.evaluation.metrics import (
     connectivity_error,
     foreground_errors,
@@ -11,7 +12,6 @@ from training.evaluation.metrics import (
     mask_by_trimap,
     matting_errors,
     mse,
-    quantize_alpha,
     sad,
     whole_image_errors,
 )

@@ -2,7 +2,7 @@
 
 Every matting metric takes 8-bit integer mattes (0..255) because the reference protocol
 (the DIM MATLAB ``evaluate.m``) reads 8-bit PNGs; quantising a float prediction, and
-masking it by the trimap, are explicit pipeline steps (:func:`quantize_alpha`,
+masking it by the trimap, are explicit pipeline steps (:func:`datagen.compose.convert.quantize_alpha`,
 :func:`mask_by_trimap`), never done silently here, since Grad and Conn depend on pixels
 outside the unknown region.
 """
@@ -45,16 +45,6 @@ def _check(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray | None) -> tuple
     if trimap.shape != gt.shape:
         raise ValueError(f"trimap shape {trimap.shape} != gt shape {gt.shape}")
     return pred, gt, trimap == UNKNOWN
-
-
-def quantize_alpha(alpha: np.ndarray) -> np.ndarray:
-    """Float alpha in [0,1] -> uint8 by round-to-nearest and clip (spec §0.1); uint8 passes through."""
-    alpha = np.asarray(alpha)
-    if alpha.dtype == np.uint8:
-        return alpha
-    if np.issubdtype(alpha.dtype, np.integer):
-        return _as_u8("alpha", alpha)
-    return np.clip(np.rint(alpha.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 def mask_by_trimap(pred: np.ndarray, trimap: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from datagen.compose.convert import alpha_to_uint8, quantize_alpha, to_probability
 from training.evaluation.metrics import (
     gt_from_benchmark,
     iou,
     mask_by_trimap,
     matting_errors,
-    quantize_alpha,
     whole_image_errors,
 )
 from training.evaluation.noc import (
@@ -84,17 +84,6 @@ def _check_output(name: str, out: np.ndarray, shape: tuple[int, ...]) -> np.ndar
     return out
 
 
-def _to_prob(out: np.ndarray) -> np.ndarray:
-    return out.astype(np.float32) / 255.0 if out.dtype == np.uint8 else out.astype(np.float32)
-
-
-def _alpha_u8(alpha: np.ndarray) -> np.ndarray:
-    """Benchmark alpha at source precision -> the 8-bit matte the metrics are defined on."""
-    if alpha.dtype == np.uint16:
-        return np.rint(alpha / 257.0).astype(np.uint8)
-    return quantize_alpha(alpha)
-
-
 # --------------------------------------------------------------------------- per sample
 def run_iseg_sample(model, image: np.ndarray, gt: np.ndarray, config: IsegConfig) -> dict:
     """Click-by-click loop of §B.3 for one image; gt is int {−1, 0, 1}."""
@@ -111,7 +100,7 @@ def run_iseg_sample(model, image: np.ndarray, gt: np.ndarray, config: IsegConfig
         region = chosen_region(gt, pred, click)
         clicks.append(click)
         t0 = time.perf_counter()
-        prob = _to_prob(_check_output("predict_iseg", model.predict_iseg(image, list(clicks), prob), gt.shape))
+        prob = to_probability(_check_output("predict_iseg", model.predict_iseg(image, list(clicks), prob), gt.shape))
         seconds += time.perf_counter() - t0
         pred = config.binarize(prob)
         ious.append(iou(gt, pred))
@@ -135,12 +124,12 @@ def run_matting_sample(model, image: np.ndarray, alpha: np.ndarray, trimap: np.n
     out = _check_output("predict_matting", model.predict_matting(image, trimap), alpha.shape)
     seconds = time.perf_counter() - t0
     pred = mask_by_trimap(quantize_alpha(out), trimap)
-    return {**matting_errors(pred, _alpha_u8(alpha), trimap), "model_seconds": seconds}
+    return {**matting_errors(pred, alpha_to_uint8(alpha), trimap), "model_seconds": seconds}
 
 
 def run_imatting_sample(model, image: np.ndarray, alpha: np.ndarray, max_clicks: int = 20) -> dict:
     """Interactive Composition-100 loop (§B.7): matting robot click, predict, whole-image metrics."""
-    gt = _alpha_u8(alpha)
+    gt = alpha_to_uint8(alpha)
     h, w = gt.shape
     pred = np.zeros((h, w), np.uint8)
     clicks: list[Click] = []
