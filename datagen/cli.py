@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib
 
-import typer
+from datagen.cli_common import OneLineErrors, Version
 
-app = typer.Typer(
+app = OneLineErrors(
     name="datagen",
     help="Build, verify and inspect training data and benchmarks for matting and interactive segmentation.",
     no_args_is_help=True,
@@ -25,10 +25,16 @@ FEATURES = (
     "datagen.sources.cli",       # import objects / backgrounds / images
     "datagen.demo.cli",          # demo
     "datagen.manifests_cli",     # manifests check
-    "datagen.foreground.cli",    # refit-foregrounds, spill-report
+    "datagen.refit.cli",         # refit-foregrounds, spill-report
     "datagen.synth.cli",         # synth-seg, synth-matting
     "datagen.benchmarks.cli",    # build NAME
 )
+
+
+@app.callback()
+def _main(version: Version = False) -> None:
+    """Build, verify and inspect training data and benchmarks for matting and interactive segmentation."""
+
 
 for _module in FEATURES:
     importlib.import_module(_module).register(app)

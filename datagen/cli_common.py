@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from datagen.files import file_digest
 
 Workers = Annotated[
     int,
@@ -35,6 +39,85 @@ Codec = Annotated[
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from datagen import __version__
+
+        typer.echo(f"{Path(sys.argv[0]).name} (matting-datagen {__version__})")
+        raise typer.Exit()
+
+
+Version = Annotated[
+    bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+]
+
+
+class OneLineErrors(typer.Typer):
+    """A Typer app on which errors of the environment end as one line and exit 1, not a traceback.
+
+    They are the operating system's (a read-only or full disk, a missing file: OSError, h5py's
+    included) and datasets that cannot be read (DatasetError, which names the file, sample and
+    field). Both are about the user's files, not the program; anything else is a bug and keeps
+    its traceback. Commands still catch the errors they can explain better themselves.
+    """
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            message = one_line_error(error)
+            if message is None:
+                raise
+            typer.echo(f"error: {message}", err=True)
+            raise SystemExit(1) from None
+
+
+_ERRNO_HINTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def one_line_error(error: BaseException) -> str | None:
+    """The one-line message for an error of the environment (see OneLineErrors); None for others."""
+    from datagen.shards.manifest import DatasetError  # here, not at import: `--help` stays light
+
+    if isinstance(error, DatasetError):
+        return str(error)
+    if not isinstance(error, OSError):
+        return None
+    text = (str(error).splitlines() or [type(error).__name__])[0]
+    code = error.errno
+    if code is None:  # h5py puts the C errno in its message: "... errno = 28, error message = ..."
+        found = re.search(r"errno = (\d+)", text)
+        code = int(found.group(1)) if found else None
+    reason = _ERRNO_HINTS.get(code) or error.strerror or text
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+# A comma not preceded by a backslash: `\,` keeps a comma inside an item (ids come from file names).
+_ITEM_SEPARATOR = re.compile(r"(?<!\\),")
+
+
+def comma_list(values: Optional[list[str]]) -> Optional[list[str]]:
+    """A list option's values with comma-separated items split out: `--fields mask,alpha` and
+    `--fields mask --fields alpha` give the same list. Used as the `callback=` of every list
+    option so that all commands read lists the same way.
+
+    Items are stripped and empty ones dropped (`mask, alpha,`); `\\,` is a literal comma.
+    """
+    if values is None:
+        return None
+    items = [part.strip().replace("\\,", ",") for value in values for part in _ITEM_SEPARATOR.split(value)]
+    items = [item for item in items if item]
+    if values and not items:
+        raise typer.BadParameter("expected at least one item (comma-separated or repeated)")
+    return items
+
+
 def command_line() -> str:
     """The command as the user typed it, for provenance."""
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
@@ -45,9 +128,9 @@ def describe_input(path: str | os.PathLike) -> dict:
     a file's digest, or a folder's file count and a digest of names and sizes."""
     path = Path(path)
     if (path / "manifest.json").is_file():
-        return {"path": str(path), "dataset_manifest_sha256": _sha256_file(path / "manifest.json")}
+        return {"path": str(path), "dataset_manifest_sha256": file_digest(path / "manifest.json")[0]}
     if path.is_file():
-        return {"path": str(path), "sha256": _sha256_file(path)}
+        return {"path": str(path), "sha256": file_digest(path)[0]}
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
         listing = "\n".join(f"{p.relative_to(path)}\t{p.stat().st_size}" for p in files)
@@ -55,12 +138,9 @@ def describe_input(path: str | os.PathLike) -> dict:
     return {"path": str(path), "missing": True}
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+def plural(count: int, word: str) -> str:
+    """`1 sample`, `2 samples`: counts in messages read as English."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def fail(message: str) -> None:
@@ -74,7 +154,8 @@ def exit_on_failures(result) -> None:
     for failure in result.failures:
         typer.echo(f"failed: {failure}", err=True)
     if result.failures:
-        typer.echo(f"{len(result.failures)} item(s) failed; the other {result.n_samples} were written to {result.path}", err=True)
+        written = f"the other {plural(result.n_samples, 'sample')} {'was' if result.n_samples == 1 else 'were'} written"
+        typer.echo(f"{plural(len(result.failures), 'item')} failed; {written} to {result.path}", err=True)
         raise typer.Exit(1)
 
 
@@ -82,4 +163,4 @@ def report_written(result, what: str) -> None:
     """One line saying what was written where (or that it was already up to date)."""
     state = "up to date" if result.up_to_date else "written"
     resumed = f", {result.resumed_shards} shard(s) resumed" if result.resumed_shards else ""
-    typer.echo(f"{what}: {result.n_samples} samples {state} in {result.path}{resumed}")
+    typer.echo(f"{what}: {plural(result.n_samples, 'sample')} {state} in {result.path}{resumed}")

@@ -4,16 +4,20 @@ Everything in the toolkit reads pixels through here so that bit depth, channel o
 failure messages are the same everywhere: RGB channel order, 8-bit files as uint8 and
 16-bit files as uint16 (never silently rescaled), and one `ImageError` naming the file
 for anything unreadable or malformed.
+
+OpenCV is imported by the functions that decode or encode, not by the module: importers
+import this module for its checks, and the registry imports every importer when `datagen`
+starts, which must not pay for image codecs.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
+
+from datagen.files import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
@@ -44,12 +48,41 @@ def _decode(path: str | os.PathLike) -> np.ndarray:
         raise ImageError(path, "empty file")
     # IMREAD_UNCHANGED keeps 16-bit depth and the alpha channel and ignores EXIF rotation,
     # so pixels line up with annotation files that were drawn on the stored grid.
+    import cv2
+
     array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None:
         raise ImageError(path, "not a readable image (corrupt or unsupported format)")
     if array.dtype not in (np.uint8, np.uint16):
         raise ImageError(path, f"unsupported sample type {array.dtype} (expected 8- or 16-bit)")
     return array
+
+
+def check_same_size(path: str | os.PathLike, what: str, array: np.ndarray, reference: str, reference_shape: tuple[int, ...]) -> None:
+    """Raise `ImageError(path, "<what> is WxH, <reference> is WxH")` unless the first two
+    dimensions agree.
+
+    Every importer pairs a file with an image it must line up with pixel for pixel; one
+    message shape (sizes as WxH, as image tools print them) lets a user grep a failure list.
+    `reference` says what the size is compared with: "the image GT01.png", "the annotations".
+    """
+    if tuple(array.shape[:2]) != tuple(reference_shape[:2]):
+        raise ImageError(path, f"{what} is {array.shape[1]}x{array.shape[0]}, {reference} is "
+                               f"{reference_shape[1]}x{reference_shape[0]}")
+
+
+def checked_trimap(path: str | os.PathLike, trimap: np.ndarray, reference: str, reference_shape: tuple[int, ...]) -> np.ndarray:
+    """A trimap read from `path`, as uint8 HxW of the reference size with values 0/128/255,
+    or an `ImageError` naming the file (the value rule is `datagen.compose.trimap.check_trimap`)."""
+    from datagen.compose.trimap import check_trimap
+
+    check_same_size(path, "trimap", trimap, reference, reference_shape)
+    if trimap.dtype != np.uint8:
+        raise ImageError(path, f"trimap must be 8-bit, got {trimap.dtype}")
+    try:
+        return check_trimap(trimap, tuple(reference_shape[:2]))
+    except ValueError as error:
+        raise ImageError(path, str(error)) from None
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -97,24 +130,12 @@ def encode_png(array: np.ndarray) -> bytes:
             array = array[:, :, [2, 1, 0, 3]]
         else:
             raise ValueError(f"PNG holds 1, 3 or 4 channels, got {array.shape[2]}")
+    import cv2
+
     ok, buffer = cv2.imencode(".png", np.ascontiguousarray(array), [cv2.IMWRITE_PNG_COMPRESSION, 3])
     if not ok:
         raise ValueError("PNG encoding failed")
     return buffer.tobytes()
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write bytes so that readers see either the old file or the whole new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_png(path: str | os.PathLike, array: np.ndarray) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import fail
+from datagen.cli_common import comma_list, fail
 
 manifests_app = typer.Typer(help="Definitions of the public source datasets (layout, counts, licences) and checks of local copies.",
                             no_args_is_help=True)
@@ -28,7 +28,7 @@ def list_manifests() -> None:
 def check(
     name: Annotated[str, typer.Argument(help="Dataset manifest name (see `datagen manifests list`).")],
     root: Annotated[Path, typer.Option("--root", help="The dataset copy's top folder, as published.")],
-    part: Annotated[Optional[list[str]], typer.Option("--part", help="Check only this part (repeatable); default: every part present.")] = None,
+    part: Annotated[Optional[list[str]], typer.Option("--part", callback=comma_list, help="Check only these parts (comma-separated or repeated); default: every part present.")] = None,
     backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="DIM lists: the folder holding the background JPEGs they name.")] = None,
     decode: Annotated[bool, typer.Option("--decode/--no-decode", help="Open every file's header (image) or variable table (.mat) to find malformed files.")] = True,
 ) -> None:

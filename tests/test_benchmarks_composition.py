@@ -16,12 +16,28 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datagen.benchmarks import builders, composition1k, dim_recipe
+from datagen.benchmarks import composition1k, dim_recipe
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.datasets.manifests import InputsError
+from datagen.importing import ImporterError, get_importer, plan_import, run_import
 from datagen.shards import open_dataset
 
 NAMELISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dim-namelists"
+
+
+def build(name: str, out: Path, *, warn=lambda line: None, workers: int = 1, shard_size: int = 64, **options):
+    """`datagen build NAME` in-process: (WriteResult, finish lines), with listing problems checked absent."""
+    importer = get_importer("build", name)
+    outcome = run_import(importer, importer.options(**options), out, progress=False, warn=warn, workers=workers,
+                         shard_size=shard_size)
+    assert not outcome.problems, outcome.problems
+    return outcome.result, outcome.lines
+
+
+def plan(name: str, **options):
+    """The Plan of `datagen build NAME`, after the manifest check, without writing anything."""
+    importer = get_importer("build", name)
+    return plan_import(importer, importer.options(**options), warn=lambda line: None)
 
 
 def _names(path: Path) -> list[str]:
@@ -105,8 +121,7 @@ def dim_copy(tmp_path_factory):
 def comp1k(dim_copy, tmp_path_factory):
     root, backgrounds = dim_copy
     out = tmp_path_factory.mktemp("out") / "comp1k"
-    result, lines = builders.build("composition-1k", builders.Options(root=root, backgrounds=backgrounds), out,
-                                   progress=False, warn=lambda line: None)
+    result, lines = build("composition-1k", out, root=root, backgrounds=backgrounds)
     assert not result.failures
     return out, lines
 
@@ -147,8 +162,7 @@ def test_sha256_list_names_every_composite(comp1k):
 
 def test_icomp100_is_first_two_backgrounds_without_trimap(dim_copy, comp1k, tmp_path):
     root, backgrounds = dim_copy
-    result, _ = builders.build("icomp-100", builders.Options(root=root, backgrounds=backgrounds), tmp_path / "ic",
-                               progress=False, warn=lambda line: None)
+    result, _ = build("icomp-100", tmp_path / "ic", root=root, backgrounds=backgrounds)
     ic, full = open_dataset(tmp_path / "ic"), open_dataset(comp1k[0])
     assert len(ic) == 100 and "trimap" not in ic.fields
     assert all(sample_id.endswith(("_0", "_1")) for sample_id in ic.ids)
@@ -167,19 +181,18 @@ def test_missing_inputs_are_listed_by_name(dim_copy, tmp_path):
     bg_name = _names(copy / "Test_set" / "test_bg_names.txt")[321]
     (bgs / bg_name).unlink()
     with pytest.raises(InputsError) as error:
-        builders.plan("composition-1k", builders.Options(root=copy, backgrounds=bgs), warn=lambda line: None)
+        plan("composition-1k", root=copy, backgrounds=bgs)
     message = str(error.value)
     assert f"fg/{fg_name}" in message and f"@backgrounds/{bg_name}" in message
     assert message.count("missing:") == 2  # exactly the two removed files, nothing else
-    with pytest.raises(builders.BuildError, match="--backgrounds"):
-        builders.plan("composition-1k", builders.Options(root=copy), warn=lambda line: None)
+    with pytest.raises(ImporterError, match="--backgrounds"):
+        plan("composition-1k", root=copy)
 
 
 def test_generated_trimaps_are_used_without_official_ones(tmp_path):
     root, backgrounds = _small_copy(tmp_path)
-    plan = builders.plan("composition-1k", builders.Options(root=root, backgrounds=backgrounds, trimap_radius=3),
-                         warn=lambda line: None)
-    sample = plan.make_sample(plan.items[0])
+    made = plan("composition-1k", root=root, backgrounds=backgrounds, trimap_radius=3)
+    sample = made.make_sample(made.items[0])
     assert sample["recipe"]["trimap"].startswith("generated")
     np.testing.assert_array_equal(sample["trimap"], trimap_from_alpha(sample["alpha"], 3))
 
@@ -192,7 +205,7 @@ def test_blend_special_cases_and_truncation():
     fg = np.array([[[200, 100, 0], [10, 20, 30], [10, 10, 10]]], np.uint8)
     bg = np.array([[[0, 50, 255], [90, 80, 70], [20, 20, 20]]], np.uint8)
     alpha = np.array([[255, 0, 128]], np.uint8)
-    out = dim_recipe.blend(fg, bg, alpha)
+    out = dim_recipe.blend_truncated(fg, bg, alpha)
     assert out[0, 0].tolist() == [200, 100, 0]  # a = 1 copies the foreground
     assert out[0, 1].tolist() == [90, 80, 70]   # a = 0 keeps the background
     # 128/255*10 + 127/255*20 = 14.98...: truncated to 14, where rounding would give 15
@@ -203,3 +216,52 @@ def test_upscaled_size_uses_ceil_and_never_downscales():
     assert dim_recipe.upscaled_size(100, 50, 200, 200) is None
     assert dim_recipe.upscaled_size(101, 50, 100, 100) == (101, 101)
     assert dim_recipe.upscaled_size(30, 7, 20, 3) == (47, 7)  # ratio = max(1.5, 2.333..) -> ceil(46.66), ceil(7.0)
+
+
+def test_official_names_survive_export_and_the_sha256_list(dim_copy, tmp_path):
+    """`retriever-348572_1920 (1).png` (space, parentheses) is a real Composition-1k object: its
+    composites must come out under the names Adobe's script writes, `<fg name minus .png>_<k>`."""
+    from typer.testing import CliRunner
+
+    from datagen.cli import app
+
+    root, backgrounds = dim_copy
+    fg_name = "retriever-348572_1920 (1).png"
+    assert fg_name in _names(root / "Test_set" / "test_fg_names.txt")
+    runner = CliRunner()
+    built = runner.invoke(app, ["build", "icomp-100", "--root", str(root), "--backgrounds", str(backgrounds),
+                                "--out", str(tmp_path / "ic"), "--names", "official", "--no-progress"])
+    assert built.exit_code == 0, built.output
+    ds = open_dataset(tmp_path / "ic")
+    sample_id = "retriever-348572_1920 (1)_1"
+    assert ds.get(sample_id)["recipe"]["name"] == "retriever-348572_1920 (1)_1.png"
+    listed = dict(reversed(line.split("  ", 1)) for line in (tmp_path / "ic" / composition1k.SHA_FILE).read_text().splitlines()
+                  if not line.startswith("#"))
+    assert listed["retriever-348572_1920 (1)_1.png"] == hashlib.sha256(ds.get(sample_id)["image"].tobytes()).hexdigest()
+    assert len(listed) == 100 and all(name.endswith(("_0.png", "_1.png")) for name in listed)
+
+    exported = runner.invoke(app, ["shards", "export", str(tmp_path / "ic"), "--out", str(tmp_path / "x"),
+                                   "--ids", sample_id, "--fields", "image,alpha", "--names", "official"])
+    assert exported.exit_code == 0, exported.output
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["retriever-348572_1920 (1)_1_alpha.png",
+                                                                  "retriever-348572_1920 (1)_1_image.png"]
+    k, i = 1, _names(root / "Test_set" / "test_fg_names.txt").index(fg_name)
+    objects = root / "Test_set" / "Adobe-licensed images"
+    expected = reference_composite(objects / "fg" / fg_name, objects / "alpha" / fg_name,
+                                   backgrounds / _names(root / "Test_set" / "test_bg_names.txt")[20 * i + k])
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "x" / "retriever-348572_1920 (1)_1_image.png")), expected)
+    by_id = runner.invoke(app, ["shards", "export", str(tmp_path / "ic"), "--out", str(tmp_path / "y"), "--ids", sample_id,
+                                "--fields", "image"])
+    assert by_id.exit_code == 0 and [p.name for p in (tmp_path / "y").iterdir()] == ["retriever-348572_1920__1__1-" +
+                                                                                     hashlib.sha1(sample_id.encode()).hexdigest()[:8] + "_image.png"]
+
+
+def test_official_names_on_a_dataset_without_them_is_one_clear_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from datagen.build import write_dataset
+    from datagen.cli import app
+
+    write_dataset(tmp_path / "bg", "backgrounds", ["a"], lambda _: {"id": "a", "image": np.zeros((2, 2, 3), np.uint8)}, progress=False)
+    result = CliRunner().invoke(app, ["shards", "export", str(tmp_path / "bg"), "--out", str(tmp_path / "x"), "--names", "official"])
+    assert result.exit_code == 2 and "a: no official name recorded" in result.output and "Traceback" not in result.output

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datagen.benchmarks import builders, dim_train
-from datagen.shards import open_dataset, write_dataset
-from test_benchmarks_composition import NAMELISTS, reference_composite
+from datagen.benchmarks import dim_train
+from datagen.build import write_dataset
+from datagen.shards import open_dataset
+from test_benchmarks_composition import NAMELISTS, build, plan, reference_composite
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,7 @@ def dim_train_copy(tmp_path_factory):
 
 def test_dim_train_pairs_and_composites_like_the_recipe(dim_train_copy, tmp_path):
     root, bgs = dim_train_copy
-    result, _ = builders.build("dim-train", builders.Options(root=root, backgrounds=bgs, per_object=2), tmp_path / "t",
-                               progress=False, warn=lambda line: None)
+    result, _ = build("dim-train", tmp_path / "t", root=root, backgrounds=bgs, per_object=2)
     assert not result.failures
     ds = open_dataset(tmp_path / "t")
     fg_names = (root / "Training_set" / "training_fg_names.txt").read_text().splitlines()
@@ -83,8 +83,7 @@ def test_dim_train_from_a_refit_bank(dim_train_copy, tmp_path):
         return {"id": Path(name).stem, "fg": fg, "alpha": alpha, "fg_full": full}
 
     write_dataset(tmp_path / "bank", "objects", names, make, progress=False)
-    result, _ = builders.build("dim-train", builders.Options(root=root, backgrounds=bgs, per_object=1, objects=tmp_path / "bank"),
-                               tmp_path / "t", progress=False, warn=lambda line: None)
+    result, _ = build("dim-train", tmp_path / "t", root=root, backgrounds=bgs, per_object=1, objects=tmp_path / "bank")
     assert not result.failures
     ds, bank = open_dataset(tmp_path / "t"), open_dataset(tmp_path / "bank")
     sample, obj = ds[7], bank[7]
@@ -105,4 +104,4 @@ def test_dim_train_lists_missing_objects(dim_train_copy, tmp_path):
     from datagen.datasets.manifests import InputsError
 
     with pytest.raises(InputsError, match=f"alpha/{name}: listed in Training_set/training_fg_names.txt"):
-        builders.plan("dim-train", builders.Options(root=copy, backgrounds=bgs, per_object=1), warn=lambda line: None)
+        plan("dim-train", root=copy, backgrounds=bgs, per_object=1)

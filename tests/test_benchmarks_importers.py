@@ -10,16 +10,17 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from datagen.benchmarks import builders
 from datagen.datasets import coco, sbd
+from datagen.imageio import read_alpha
 from datagen.shards import open_dataset
+from test_benchmarks_composition import build, plan
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _build(name: str, out: Path, **options) -> tuple:
     warnings: list[str] = []
-    result, _ = builders.build(name, builders.Options(**options), out, progress=False, warn=warnings.append)
+    result, _ = build(name, out, warn=warnings.append, **options)
     assert not result.failures, result.failures
     return open_dataset(out), warnings
 
@@ -93,7 +94,7 @@ def test_alphamatting_test_set_builds_image_and_trimap_without_ground_truth(tmp_
     assert "alpha" not in sample and sample["trimap"].shape == sample["image"].shape[:2]
     ds, _ = _build("alphamatting", tmp_path / "test", root=root, split="test")
     assert ds.ids == [i.id for i in items] and set(ds.fields) == {"image", "trimap", "recipe"}
-    np.testing.assert_array_equal(ds.get("net_trimap1")["trimap"], alphamatting.read_trimap(str(root / "trimap_lowres" / "Trimap1" / "net.png")))
+    np.testing.assert_array_equal(ds.get("net_trimap1")["trimap"], read_alpha(root / "trimap_lowres" / "Trimap1" / "net.png"))
 
 
 def test_mat_struct_reader_on_bsds_cells():
@@ -194,8 +195,7 @@ def test_build_is_deterministic_across_worker_counts(tmp_path):
     outs = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        result, _ = builders.build("grabcut", builders.Options(root=root), out, progress=False, workers=workers,
-                                   shard_size=2, warn=lambda line: None)
+        result, _ = build("grabcut", out, root=root, workers=workers, shard_size=2)
         assert result.n_samples == 7
         outs.append(out)
     shards = sorted(p.name for p in outs[0].glob("shard-*.h5"))
@@ -214,7 +214,7 @@ def test_missing_mask_is_named_and_blocks_the_build(tmp_path):
     from datagen.datasets.manifests import InputsError
 
     with pytest.raises(InputsError, match=r"boundary_GT/b\.\*: no file for data_GT/b\.jpg"):
-        builders.plan("grabcut", builders.Options(root=root), warn=lambda line: None)
+        plan("grabcut", root=root)
 
 
 def test_cli_build_reports_missing_inputs_and_writes(tmp_path):
@@ -233,3 +233,30 @@ def test_cli_build_reports_missing_inputs_and_writes(tmp_path):
     assert not (tmp_path / "o2").exists()
     unknown = runner.invoke(app, ["build", "nope", "--root", str(root), "--out", str(tmp_path / "o3")])
     assert unknown.exit_code == 2 and "unknown benchmark" in unknown.output
+
+
+def test_duplicate_stem_in_a_benchmark_is_reported_recorded_and_the_rest_built(tmp_path):
+    from typer.testing import CliRunner
+
+    from datagen.cli import app
+
+    root = _tiny_grabcut(tmp_path / "grabcut", 3)
+    Image.fromarray(np.zeros((9, 11, 3), np.uint8)).save(root / "data_GT" / "im1.jpg")  # im1.png and im1.jpg
+    result = CliRunner().invoke(app, ["build", "grabcut", "--root", str(root), "--out", str(tmp_path / "o"), "--no-progress"])
+    line = (f"{root / 'data_GT'}: 2 image files share the stem 'im1' (im1.jpg, im1.png); none of them is used "
+            "(rename or remove all but one)")
+    assert result.exit_code == 1 and f"failed: {line}" in result.output
+    ds = open_dataset(tmp_path / "o")
+    assert ds.ids == ["im0", "im2"] and ds.manifest["provenance"]["listing_problems"] == [line]
+
+
+def test_cli_build_rejects_an_option_the_dataset_does_not_take(tmp_path):
+    from typer.testing import CliRunner
+
+    from datagen.cli import app
+
+    root = _tiny_grabcut(tmp_path / "grabcut", 2)
+    result = CliRunner().invoke(app, ["build", "grabcut", "--root", str(root), "--out", str(tmp_path / "o"),
+                                      "--split", "val", "--trimap-radius", "4", "--no-progress"])
+    assert result.exit_code == 2 and "grabcut does not take --split, --trimap-radius" in result.output
+    assert not (tmp_path / "o").exists()

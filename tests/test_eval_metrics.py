@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from datagen.compose.convert import quantize_alpha
 from training.evaluation import connectivity_error, gradient_error, iou, mse, sad
 from training.evaluation.metrics import (
     connectivity_level_map,
@@ -19,7 +20,6 @@ from training.evaluation.metrics import (
     mask_by_trimap,
     whole_image_errors,
 )
-from training.evaluation import quantize_alpha
 
 
 def _unknown(shape):

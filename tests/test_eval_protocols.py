@@ -1,5 +1,6 @@
-"""Protocol loops, benchmark runner, reports and the `training evaluate` CLI, on tiny datasets
-built here with write_dataset; baselines on synthetic scenes with known answers."""
+"""The protocols end to end: baselines on synthetic scenes with known answers, then the
+`training evaluate` CLI and its reports on tiny benchmarks built here with write_dataset.
+(Per-sample loops: test_eval_loops.py; fan-out over workers: test_eval_fanout.py.)"""
 
 from __future__ import annotations
 
@@ -10,84 +11,10 @@ import pytest
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from datagen.shards import write_dataset
+from datagen.build import write_dataset
 from training.cli import app
 from training.evaluation.baselines import GrabCutSeg, PymattingTrimap, RandomWalkerSeg, ScribbleClosedForm
 from training.evaluation.metrics import iou
-from training.evaluation.protocols import IsegConfig, run_imatting_sample, run_iseg_sample, run_matting_sample
-
-
-class BlobOracle:
-    """Reveals the ground-truth object parts (8-connected) touched by a positive click: NoC = number of parts."""
-
-    def __init__(self, gt):
-        self.labels, _ = ndimage.label(gt == 1, structure=np.ones((3, 3)))
-
-    def predict_iseg(self, image, clicks, prev_mask):
-        keep = {self.labels[y, x] for y, x, pos in clicks if pos} - {0}
-        return np.isin(self.labels, list(keep)).astype(np.float32)
-
-
-def _two_blob_gt():
-    gt = np.zeros((24, 32), np.int8)
-    gt[2:10, 2:10] = 1
-    gt[14:22, 20:28] = 1
-    gt[0, :] = -1
-    return gt
-
-
-@pytest.mark.parametrize("robot", ["R", "L"])
-def test_iseg_loop_counts_clicks_and_maps_no_error(robot):
-    gt = _two_blob_gt()
-    rec = run_iseg_sample(BlobOracle(gt), np.zeros(gt.shape + (3,), np.uint8), gt, IsegConfig(robot=robot, max_clicks=5))
-    assert rec["ious"][:2] == [0.5, 1.0] and len(rec["ious"]) == 5
-    assert rec["noc90"] == 2 and rec["noc85"] == 2
-    assert rec["corrective"][:2] == [1.0, 1.0]
-    no_error_click = [0, 0, False] if robot == "R" else [23, 31, False]
-    assert rec["clicks"][2] == no_error_click
-    assert np.isnan(rec["corrective"][2])
-    early = run_iseg_sample(BlobOracle(gt), np.zeros(gt.shape + (3,), np.uint8), gt,
-                            IsegConfig(robot=robot, max_clicks=5, target=0.9))
-    assert len(early["ious"]) == 2
-
-
-class MattingOracle:
-    def __init__(self, alpha):
-        self.alpha = alpha
-
-    def predict_matting(self, image, trimap):
-        return self.alpha.astype(np.float64) / 255.0
-
-    def predict_imatting(self, image, clicks, prev_alpha):
-        return self.alpha
-
-
-def test_matting_and_imatting_loops_with_oracle():
-    alpha = np.zeros((16, 16), np.uint8)
-    alpha[4:12, 4:12] = 255
-    alpha[4:12, 3] = 100
-    tri = np.full_like(alpha, 128)
-    image = np.zeros((16, 16, 3), np.uint8)
-    rec = run_matting_sample(MattingOracle(alpha), image, alpha, tri)
-    assert rec["sad"] == rec["mse"] == rec["grad"] == rec["conn"] == 0.0
-    rec = run_imatting_sample(MattingOracle(alpha), image, alpha, max_clicks=3)
-    assert rec["clicks"][0][2] is True and rec["clicks"][1] == [15, 15, False]
-    assert all(v == [0.0, 0.0, 0.0] for v in rec["per_click"].values())
-
-
-def test_matting_loop_masks_by_trimap_before_metrics():
-    alpha = np.zeros((10, 10), np.uint8)
-    alpha[:, 5:] = 255
-    tri = np.where(alpha > 0, 255, 0).astype(np.uint8)
-    tri[:, 4:6] = 128
-
-    class Wrong:
-        def predict_matting(self, image, trimap):
-            return np.full(trimap.shape, 0.5)
-
-    rec = run_matting_sample(Wrong(), np.zeros((10, 10, 3), np.uint8), alpha, tri)
-    assert rec["sad"] == pytest.approx(20 * (128 / 255) / 1000, rel=1e-6) or rec["sad"] == pytest.approx(
-        (10 * 128 + 10 * 127) / 255 / 1000)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -204,20 +131,13 @@ def test_cli_rejects_bad_model_and_benchmark(benchmarks, tmp_path):
     result = runner.invoke(app, ["evaluate", "iseg", "--benchmark", str(tmp_path / "nope"), "--model",
                                  "baseline:grabcut", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "nope" in result.output
-
-
-def _without_timing(records):
-    """JSON text, so that NaN entries compare equal."""
-    return json.dumps([{k: v for k, v in r.items() if k != "model_seconds"} for r in records])
-
-
-def test_results_do_not_depend_on_worker_count(benchmarks):
-    from training.evaluation.protocols import evaluate_benchmark
-
-    config = IsegConfig(robot="R", max_clicks=2)
-    runs = [evaluate_benchmark("iseg", str(benchmarks / "iseg"), GrabCutSeg(), config=config, workers=w,
-                               progress=False) for w in (1, 2)]
-    assert _without_timing(runs[0]) == _without_timing(runs[1])
+    result = runner.invoke(app, ["evaluate", "matting", "--benchmark", str(benchmarks / "mat"), "--model",
+                                 "baseline:closed_form", "--out", str(tmp_path / "x"), "--ids", "zz*"])
+    assert result.exit_code == 2 and "none with an id matching 'zz*'" in result.output
+    result = runner.invoke(app, ["evaluate", "matting", "--benchmark", str(benchmarks / "mat"), "--model",
+                                 str(tmp_path / "net.pt"), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "net.pt not found" in result.output
+    assert not (tmp_path / "x").exists()                             # no report for a run that never started
 
 
 def test_rewrite_report_reproduces_json(tmp_path):
@@ -233,10 +153,3 @@ def test_rewrite_report_reproduces_json(tmp_path):
     assert (tmp_path / "results.json").read_text() == first
     assert "robot R" in (tmp_path / "table.md").read_text()
 
-
-def test_protocol_thresholds():
-    prob = np.array([0.49, 0.4901, 0.4999, 0.5])
-    np.testing.assert_array_equal(IsegConfig(robot="R").binarize(prob), [False, True, True, True])
-    np.testing.assert_array_equal(IsegConfig(robot="L").binarize(prob), [False, False, False, True])
-    with pytest.raises(ValueError, match="robot"):
-        IsegConfig(robot="X")

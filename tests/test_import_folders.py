@@ -125,7 +125,7 @@ def test_bad_inputs_are_named_one_line_each_and_the_rest_imported(tmp_path):
     assert len(failed) == 5, result.stderr
     text = "\n".join(failed)
     assert f"{fg / 'broken.png'}: not a readable image" in text
-    assert f"{alpha / 'small.png'}: size 8x4 differs from small.png (8x8)" in text
+    assert f"{alpha / 'small.png'}: alpha is 8x4, the foreground small.png is 8x8" in text
     assert f"{alpha / 'colour.png'}: alpha has colour channels that differ" in text
     assert f"{fg / 'lonely.png'}: no matching alpha file" in text
     assert f"{alpha / 'orphan.png'}: no matching foreground file" in text
@@ -178,7 +178,7 @@ def test_shards_cli_info_verify_export(tmp_path):
     assert result.exit_code == 0, result.output
 
     # Ids normally come from file names; rewrite them to hostile ones through the writer itself.
-    from datagen.shards import write_dataset
+    from datagen.build import write_dataset
 
     source = open_dataset(tmp_path / "ds")
     def renamed(index):
@@ -218,7 +218,7 @@ def test_verify_cli_reports_corruption_with_exit_1(tmp_path):
 
 
 def test_recipe_exports_as_json(tmp_path):
-    from datagen.shards import write_dataset
+    from datagen.build import write_dataset
     from datagen.shards.export import export_samples
 
     sample = {"id": "s", "image": np.zeros((2, 2, 3), np.uint8), "mask": np.zeros((2, 2), np.uint8), "alpha": np.zeros((2, 2), np.uint8), "recipe": {"seed": 5}}
@@ -227,8 +227,36 @@ def test_recipe_exports_as_json(tmp_path):
     assert [p.name for p in written] == ["s_recipe.json"] and json.loads(written[0].read_text()) == {"seed": 5}
 
 
-def test_two_files_with_one_stem_are_reported_and_the_first_used(tmp_path):
-    folder = make_folder(tmp_path, "bg", {"a.bmp": np.zeros((4, 4, 3), np.uint8), "a.png": np.full((4, 4, 3), 9, np.uint8)})
+def test_two_files_with_one_stem_are_reported_recorded_and_neither_used(tmp_path):
+    folder = make_folder(tmp_path, "bg", {"a.bmp": np.zeros((4, 4, 3), np.uint8), "a.png": np.full((4, 4, 3), 9, np.uint8),
+                                          "b.png": np.full((4, 4, 3), 5, np.uint8)})
     result = invoke("import", "backgrounds", folder, "--out", tmp_path / "ds", "--no-progress")
-    assert result.exit_code == 1 and f"{folder / 'a.bmp'}: same stem as a.png; using a.bmp" in result.stderr
-    assert open_dataset(tmp_path / "ds").get("a")["image"].max() == 0
+    line = f"{folder}: 2 backgrounds files share the stem 'a' (a.bmp, a.png); none of them is used (rename or remove all but one)"
+    assert result.exit_code == 1 and f"failed: {line}" in result.stderr
+    dataset = open_dataset(tmp_path / "ds")
+    assert dataset.ids == ["b"]
+    assert dataset.manifest["provenance"]["listing_problems"] == [line]
+
+
+def test_only_ambiguous_files_is_nothing_to_import(tmp_path):
+    folder = make_folder(tmp_path, "bg", {"a.bmp": np.zeros((4, 4, 3), np.uint8), "a.png": np.zeros((4, 4, 3), np.uint8)})
+    result = invoke("import", "backgrounds", folder, "--out", tmp_path / "ds", "--no-progress")
+    assert result.exit_code == 2 and "share the stem 'a'" in result.stderr and "nothing to import" in result.stderr
+    assert not (tmp_path / "ds").exists()
+
+
+def test_size_and_trimap_checks_name_the_file_in_one_message_shape():
+    from datagen.imageio import check_same_size, checked_trimap
+
+    image = np.zeros((4, 6, 3), np.uint8)
+    check_same_size("m.png", "mask", np.zeros((4, 6), np.uint8), "the image i.png", image.shape)  # HxW vs HxWx3: same size
+    with pytest.raises(ImageError, match=r"^m\.png: mask is 5x4, the image i\.png is 6x4$"):
+        check_same_size("m.png", "mask", np.zeros((4, 5), np.uint8), "the image i.png", image.shape)
+    good = np.array([[0, 128, 255, 0, 0, 0]] * 4, np.uint8)
+    np.testing.assert_array_equal(checked_trimap("t.png", good, "the image i.png", image.shape), good)
+    with pytest.raises(ImageError, match=r"^t\.png: trimap has values other than 0/128/255 \(e\.g\. 7\)$"):
+        checked_trimap("t.png", np.where(good == 128, 7, good).astype(np.uint8), "the image i.png", image.shape)
+    with pytest.raises(ImageError, match=r"^t\.png: trimap is 6x3, the image i\.png is 6x4$"):
+        checked_trimap("t.png", good[:3], "the image i.png", image.shape)
+    with pytest.raises(ImageError, match="8-bit"):
+        checked_trimap("t.png", good.astype(np.uint16), "the image i.png", image.shape)

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from datagen.cli import app
-from datagen.compose.blend import blend
+from datagen.compose.blend import blend_rounded
 from datagen.shards import open_dataset
 
 
@@ -53,4 +53,4 @@ def test_synth_matting_on_real_photos(real_banks):
                                    "--no-progress"])
     assert res.exit_code == 0, res.output
     for s in open_dataset(out):
-        assert np.array_equal(s["image"], blend(s["fg"], s["bg"], s["alpha"]))
+        assert np.array_equal(s["image"], blend_rounded(s["fg"], s["bg"], s["alpha"]))

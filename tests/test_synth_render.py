@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_synth_banks import COLOURS, build_banks
 
-from datagen.compose.blend import blend
+from datagen.compose.blend import blend_rounded
 from datagen.shards import open_dataset, validate_sample
 from datagen.synth.matting import render_matting
 from datagen.synth.recipe import Banks, SynthParams, plan, render
@@ -108,7 +108,7 @@ def test_matting_fields_satisfy_the_compositing_equation(banks):
         recipe = plan("matting", replace(PLAIN, extra_p=0.5), 6, index, banks)
         sample = render_matting(recipe, banks)
         validate_sample("matting", sample)
-        assert np.array_equal(sample["image"], blend(sample["fg"], sample["bg"], sample["alpha"]))
+        assert np.array_equal(sample["image"], blend_rounded(sample["fg"], sample["bg"], sample["alpha"]))
         primary_only = render_matting(dict(recipe, layers=recipe["layers"][-1:]), banks)
         if len(recipe["layers"]) == 2:
             second += 1

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, describe_input, fail
+from datagen.cli_common import OneLineErrors, Progress, Scheduler, Version, Workers, describe_input, fail
 
-app = typer.Typer(
+app = OneLineErrors(
     name="training",
     help="Train and evaluate matting and interactive-segmentation models on datagen shards.",
     no_args_is_help=True,
@@ -22,8 +22,8 @@ app.add_typer(evaluate_app, name="evaluate")
 Benchmark = Annotated[Path, typer.Option("--benchmark", help="Benchmark dataset folder (kind 'benchmark', from `datagen build`).")]
 Model = Annotated[str, typer.Option(
     "--model",
-    help="baseline:NAME (iseg: grabcut, random_walker; matting: closed_form, knn; imatting: scribble_cf) "
-    "or package.module:factory returning a model object.")]
+    help="baseline:NAME (iseg: grabcut, random_walker; matting: closed_form, knn; imatting: scribble_cf), "
+    "package.module:factory returning a model object, or a training checkpoint PATH.pt.")]
 Out = Annotated[Path, typer.Option("--out", help="Report folder: results.json, table.md and PNG plots.")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate only the first N samples (smoke runs).")]
 Ids = Annotated[Optional[str], typer.Option(
@@ -32,29 +32,28 @@ Clicks = Annotated[int, typer.Option("--clicks", min=1, help="Clicks per image (
 
 
 @app.callback()
-def _main() -> None:
+def _main(version: Version = False) -> None:
     """Train and evaluate matting and interactive-segmentation models on datagen shards."""
 
 
 def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=None, clicks: int = 20,
          ids: str | None, limit: int | None, workers: int, scheduler: str | None, progress: bool, settings: dict) -> None:
-    from datagen.shards import DatasetError, open_dataset
-    from training.evaluation.models import load_model
-    from training.evaluation.protocols import aggregate_imatting, aggregate_iseg, aggregate_matting, evaluate_benchmark
+    from datagen.shards import DatasetError
+    from training.evaluation.aggregate import aggregate
+    from training.evaluation.fanout import evaluate_benchmark
+    from training.evaluation.models import ModelError
     from training.evaluation.report import write_report
 
     try:
-        open_dataset(benchmark)
-        model = load_model(model_spec, protocol)
-    except (DatasetError, ValueError) as exc:
+        run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, max_clicks=clicks, ids=ids,
+                                 limit=limit, workers=workers, scheduler=scheduler, progress=progress)
+    except (DatasetError, ModelError) as exc:
         fail(str(exc))
-    records = evaluate_benchmark(protocol, str(benchmark), model, config=config, max_clicks=clicks, ids=ids, limit=limit,
-                                 workers=workers, scheduler=scheduler, progress=progress)
-    aggregate = {"iseg": lambda r: aggregate_iseg(r, config), "matting": aggregate_matting,
-                 "imatting": aggregate_imatting}[protocol](records)
-    settings = {**settings, "ids": ids, "limit": limit, "model_params": repr(model), "input": describe_input(benchmark)}
+    records = run.records
+    settings = {**settings, "ids": ids, "limit": limit, "model_params": run.model_params,
+                "input": describe_input(benchmark)}
     write_report(out, protocol=protocol, benchmark=str(benchmark), model=model_spec, settings=settings,
-                 records=records, aggregate=aggregate)
+                 records=records, aggregate=aggregate(protocol, records, config))
     typer.echo((out / "table.md").read_text(), nl=False)
     failed = [r for r in records if "error" in r]
     for r in failed:
@@ -82,7 +81,7 @@ def evaluate_iseg(
 ) -> None:
     """Click-by-click interactive segmentation: NoC@80/85/90, mIoU per click, AuC, shares above 90..99 %
     IoU, corrective-click accuracy (spec metrics.md §B)."""
-    from training.evaluation.protocols import IsegConfig, config_dict
+    from training.evaluation.sample_loops import IsegConfig, config_dict
 
     robot = robot.upper()
     if robot not in ("R", "L"):
@@ -127,6 +126,156 @@ def evaluate_imatting(
     settings = {"max_clicks": clicks, "robot": "matting (spec B.6)", "region": "whole image"}
     _run("imatting", benchmark, model, out, clicks=clicks, ids=ids, limit=limit, workers=workers, scheduler=scheduler,
          progress=progress, settings=settings)
+
+
+@app.command("demo")
+def demo(
+    model: Model,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port of the web page.")] = 7860,
+    host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps the page on this machine.")] = "127.0.0.1",
+    max_pixels: Annotated[float, typer.Option("--max-megapixels", min=0.01, help="Larger uploads are scaled to this for the model; results are scaled back.")] = 1.0,
+) -> None:
+    """A click-to-select web page (Gradio) for any model `evaluate` accepts: upload a picture, click, download mask / alpha / foreground / composite."""
+    from training.demo.app import serve
+
+    typer.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
+    serve(model, host=host, port=port, max_pixels=int(max_pixels * 1e6))
+
+
+# --------------------------------------------------------------------------- fit and predict
+fit_app = typer.Typer(help="Train a network on datagen shards (one process, or many under torchrun).",
+                      no_args_is_help=True)
+app.add_typer(fit_app, name="fit")
+
+
+@fit_app.command("fba")
+def fit_fba_command(
+    out: Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")],
+    config: Annotated[str, typer.Option(
+        "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")] = "thesis",
+    objects: Annotated[Optional[Path], typer.Option("--objects", help="Objects bank (online compositing; with --backgrounds).")] = None,
+    backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="Backgrounds bank for online compositing.")] = None,
+    matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards (image, alpha, fg, bg) instead of banks.")] = None,
+    # not split at commas like other list options: a value may itself be a TOML list ([640, 480])
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set train.lr=1e-5; repeatable.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (the schedule still follows the full run; --resume continues).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")] = False,
+    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder.")] = None,
+    amp: Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")] = "none",
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    progress: Progress = True,
+) -> None:
+    """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
+    Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
+    from datagen.shards import DatasetError
+    from training.distributed import close_world, init_world
+    from training.loops.fba import fit_fba, load_fba_config
+
+    banks = objects is not None and backgrounds is not None
+    if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
+        fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
+    try:
+        run_config = load_fba_config(config, overrides or ())
+        world = init_world(device)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        result = fit_fba(run_config, out, world, objects=objects and str(objects),
+                         backgrounds=backgrounds and str(backgrounds), matting=matting and str(matting),
+                         max_steps=max_steps, resume=resume, pretrained=pretrained and str(pretrained), amp=amp,
+                         progress=progress, report=typer.echo)
+    except (ValueError, DatasetError) as exc:
+        fail(str(exc))
+    finally:
+        close_world(world)
+    if world.is_main:
+        typer.echo(f"fit fba: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
+                   f"metrics {result.metrics}")
+
+
+@fit_app.command("imatting")
+def fit_imatting_command(
+    out: Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")],
+    data: Annotated[Path, typer.Option("--data", help="Task 1 images with object masks: seg shards or a benchmark with masks (SBD).")],
+    config: Annotated[str, typer.Option(
+        "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")] = "thesis",
+    objects: Annotated[Optional[Path], typer.Option("--objects", help="Objects bank for Tasks 2-3 (online compositing; with --backgrounds).")] = None,
+    backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="Backgrounds bank for online compositing.")] = None,
+    matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards for Tasks 2-3 instead of banks.")] = None,
+    init: Annotated[Optional[Path], typer.Option("--init", help="FBA checkpoint to start from (thesis Ch. 5.2.2); input channels adapted.")] = None,
+    overrides: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set schedule.seg_images=100; repeatable.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (one step: one image per rank through its clicks; --resume continues).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")] = False,
+    amp: Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")] = "none",
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    progress: Progress = True,
+) -> None:
+    """Train interactive matting (thesis Ch. 5.2), the three-task ping-pong: `training fit imatting --config tiny
+    --objects BANK --backgrounds BG --data SEG_SHARDS --init FBA_CKPT --out RUN`."""
+    from datagen.shards import DatasetError
+    from training.distributed import close_world, init_world
+    from training.loops.imatting import fit_imatting, load_imatting_config
+
+    banks = objects is not None and backgrounds is not None
+    if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
+        fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
+    try:
+        run_config = load_imatting_config(config, overrides or ())
+        world = init_world(device)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        result = fit_imatting(run_config, out, world, seg=str(data), objects=objects and str(objects),
+                              backgrounds=backgrounds and str(backgrounds), matting=matting and str(matting),
+                              init=init and str(init), max_steps=max_steps, resume=resume, amp=amp,
+                              progress=progress, report=typer.echo)
+    except (ValueError, DatasetError) as exc:
+        fail(str(exc))
+    finally:
+        close_world(world)
+    if world.is_main:
+        typer.echo(f"fit imatting: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
+                   f"metrics {result.metrics}")
+
+
+@app.command("predict")
+def predict_command(
+    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt) of a matting network.")],
+    image: Annotated[Path, typer.Option("--image", help="The image (any size).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for alpha.png, fg.png, bg.png and composite.png.")],
+    trimap: Annotated[Optional[Path], typer.Option("--trimap", help="Its trimap: same size, 0 background, 128 unknown, 255 foreground.")] = None,
+    clicks: Annotated[Optional[Path], typer.Option("--clicks", help="Instead of a trimap: clicks JSON [[y, x, is_positive], ...] (interactive matting).")] = None,
+    scribbles_fg: Annotated[Optional[Path], typer.Option("--scribbles-fg", help="Instead of a trimap: FG scribble image (non-zero = foreground), with --scribbles-bg.")] = None,
+    scribbles_bg: Annotated[Optional[Path], typer.Option("--scribbles-bg", help="BG scribble image (non-zero = background), with --scribbles-fg.")] = None,
+    background: Annotated[Optional[str], typer.Option(
+        "--background", help="New background for composite.png: an image file or a colour ('white', '#00ff00'); default a checkerboard.")] = None,
+    tta: Annotated[bool, typer.Option("--tta", help="Test-time augmentation: flips x 4 rotations x --tta-scales, averaged.")] = False,
+    tta_scales: Annotated[str, typer.Option("--tta-scales", help="Comma-separated scales for --tta.")] = "1,1.5",
+    max_megapixels: Annotated[float, typer.Option(
+        "--max-megapixels", min=0.001, help="Memory budget: larger images are predicted scaled down to it and the result scaled back.")] = 4.2,
+    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
+) -> None:
+    """Predict alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion)."""
+    from datagen.imageio import read_image
+    from training.inference import load_predictor
+    from training.data.clicks import CLICK_RADIUS_PX
+    from training.inference_imatting import read_user_input
+    from training.predict import background_for, to_uint8, write_prediction
+
+    try:
+        scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
+        picture = to_uint8(read_image(image))
+        predictor = load_predictor(model, device=device, tta=tta, tta_scales=scales,
+                                   max_pixels=int(max_megapixels * 1e6))
+        tri = read_user_input(picture.shape[:2], image.name, trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg,
+                              scribbles_bg=scribbles_bg, radius=getattr(predictor, "click_radius", CLICK_RADIUS_PX))
+        backdrop = background_for(background, picture.shape[:2])
+        written = write_prediction(out, predictor.predict(picture, tri), backdrop)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
 
 
 if __name__ == "__main__":

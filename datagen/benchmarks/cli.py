@@ -7,10 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, exit_on_failures, fail, report_written
+from datagen.cli_common import Progress, Scheduler, Workers, comma_list, command_line, exit_on_failures, fail, report_written
+from datagen.importing import importers
 
-NAMES = ("composition-1k", "icomp-100", "dim-train", "grabcut", "berkeley", "sbd", "coco", "coco-mval",
-         "davis", "alphamatting")
+NAMES = tuple(importers("build"))
 
 
 def build(
@@ -22,11 +22,12 @@ def build(
     annotations: Annotated[Optional[Path], typer.Option("--annotations", help="coco: a COCO-format annotation JSON (polygons or RLE); --root is then its image folder.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="sbd: train|val (default val); alphamatting: training|test (default training).")] = None,
     resolution: Annotated[str, typer.Option("--resolution", help="alphamatting: lowres|highres archives.")] = "lowres",
-    trimaps: Annotated[str, typer.Option("--trimaps", help="alphamatting: which trimap sets, comma-separated (one sample per image and trimap).")] = "1,2,3",
+    trimaps: Annotated[list[str], typer.Option("--trimaps", callback=comma_list, help="alphamatting: which trimap sets, comma-separated or repeated (one sample per image and trimap).")] = ["1", "2", "3"],
     min_area: Annotated[int, typer.Option("--min-area", min=1, help="sbd/coco: drop instances with fewer pixels than this (default 1 keeps every non-empty instance).")] = 1,
     per_object: Annotated[Optional[int], typer.Option("--per-object", min=1, help="dim-train: only the first K of each object's 100 backgrounds.")] = None,
     objects: Annotated[Optional[Path], typer.Option("--objects", help="dim-train: take foregrounds from this objects dataset's fg_full (refit bank), matched by name stem.")] = None,
     trimap_radius: Annotated[int, typer.Option("--trimap-radius", min=1, help="composition-1k: radius of the unknown band when trimaps are generated from alpha (only if the copy has no trimaps).")] = 10,
+    names: Annotated[str, typer.Option("--names", help="composition-1k/icomp-100: name composites in composites.sha256 by sample id (ids) or by the file name the DIM script writes (official).")] = "ids",
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,
@@ -35,29 +36,47 @@ def build(
 
     Composition-1k, Interactive Composition-100 and DIM-train follow the Deep Image Matting compositing recipe byte for byte; Composition-1k also writes composites.sha256 so two copies can be compared. Every build lists exactly what is missing when the copy does not match (exit 2); a partial copy (fewer files than the dataset has) is built with a warning.
     """
-    from datagen.benchmarks.builders import BuildError, Options
-    from datagen.benchmarks.builders import build as run
+    import inspect
+    from dataclasses import fields
+
+    from datagen.build import DatasetExistsError
     from datagen.datasets.manifests import InputsError, ManifestError
-    from datagen.shards import DatasetExistsError
+    from datagen.importing import ImporterError, get_importer, run_import
+    from datagen.shards.datasheet import write_datasheet
 
     try:
-        wanted = tuple(int(k) for k in trimaps.split(",") if k.strip())
+        wanted = tuple(int(k) for k in trimaps)
     except ValueError:
         fail(f"--trimaps takes comma-separated numbers, got {trimaps!r}")
-    options = Options(root=root, backgrounds=backgrounds, annotations=annotations, split=split, resolution=resolution,
-                      trimaps=wanted, min_area=min_area, per_object=per_object, objects=objects, trimap_radius=trimap_radius)
+    given = {"root": root, "backgrounds": backgrounds, "annotations": annotations, "split": split, "resolution": resolution,
+             "trimaps": trimaps, "min_area": min_area, "per_object": per_object, "objects": objects,
+             "trimap_radius": trimap_radius, "names": names}
     try:
-        result, lines = run(name, options, out, command=command_line(), workers=workers, scheduler=scheduler,
-                            progress=progress, warn=lambda line: typer.echo(line, err=True))
+        importer = get_importer("build", name)
+        taken = {f.name for f in fields(importer.options)}
+        # An option the importer does not take is an error when set, never silently ignored.
+        defaults = inspect.signature(build).parameters
+        stray = [key for key, value in given.items() if key not in taken and value != defaults[key].default]
+        if stray:
+            fail(f"{name} does not take {', '.join('--' + key.replace('_', '-') for key in stray)}")
+        options = importer.options(**{key: wanted if key == "trimaps" else given[key] for key in taken})
+        outcome = run_import(importer, options, out, command=command_line(), workers=workers, scheduler=scheduler,
+                             progress=progress, warn=lambda line: typer.echo(line, err=True))
     except InputsError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2)
-    except (BuildError, ManifestError, DatasetExistsError) as error:
+    except (ImporterError, ManifestError, DatasetExistsError) as error:
         fail(str(error))
-    report_written(result, name)
-    for line in lines:
+    report_written(outcome.result, name)
+    typer.echo(f"datasheet: {write_datasheet(outcome.result.path)}")
+    for line in outcome.lines:
         typer.echo(line)
-    exit_on_failures(result)
+    for problem in outcome.problems:  # files the pairing could not use; recorded in the manifest too
+        typer.echo(f"failed: {problem}", err=True)
+    exit_on_failures(outcome.result)
+    if outcome.problems:
+        typer.echo(f"{len(outcome.problems)} file(s) skipped", err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,10 +25,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from PIL import Image
 
 from datagen.imageio import ImageError
+
+if TYPE_CHECKING:  # PIL is imported where images are opened, so that `datagen` starts fast
+    from PIL import Image
 
 
 def upscaled_size(fg_w: int, fg_h: int, bg_w: int, bg_h: int) -> tuple[int, int] | None:
@@ -41,21 +45,30 @@ def upscaled_size(fg_w: int, fg_h: int, bg_w: int, bg_h: int) -> tuple[int, int]
     return None
 
 
+def composite_name(fg_name: str, k: int) -> str:
+    """The file name Adobe's script saves composite `k` of foreground `fg_name` under:
+    `fg_name` minus its last four characters (`.png`), then `_<k>.png`."""
+    return f"{fg_name[:-4]}_{k}.png"
+
+
 def prepare_background(bg: Image.Image, fg_w: int, fg_h: int) -> tuple[np.ndarray, tuple[int, int] | None]:
     """RGB background covering the foreground, cropped at the top-left: (HxWx3 uint8, resized-to size)."""
     if bg.mode != "RGB":
         bg = bg.convert("RGB")
     size = upscaled_size(fg_w, fg_h, *bg.size)
     if size is not None:
+        from PIL import Image
+
         bg = bg.resize(size, Image.BICUBIC)
     array = np.asarray(bg)[:fg_h, :fg_w]
     return np.ascontiguousarray(array), size
 
 
-def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """DIM's composite: HxWx3 uint8 fg and bg, HxW uint8 alpha -> HxWx3 uint8 (truncating)."""
+def blend_truncated(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """DIM's composite: HxWx3 uint8 fg and bg, HxW uint8 alpha -> HxWx3 uint8, truncated like
+    Adobe's ``int()`` (not rounded as `datagen.compose.blend.blend_rounded` is)."""
     if alpha.dtype != np.uint8 or fg.dtype != np.uint8 or bg.dtype != np.uint8:
-        raise ValueError("blend works on 8-bit fg, bg and alpha")
+        raise ValueError("blend_truncated works on 8-bit fg, bg and alpha")
     if fg.shape != bg.shape or fg.shape[:2] != alpha.shape:
         raise ValueError(f"shape mismatch: fg {fg.shape}, bg {bg.shape}, alpha {alpha.shape}")
     a = (alpha.astype(np.float64) / 255.0)[:, :, None]
@@ -65,6 +78,8 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 def _open(path: str | Path) -> Image.Image:
+    from PIL import Image
+
     try:
         image = Image.open(path)
         image.load()
@@ -104,12 +119,12 @@ def read_background(path: str | Path) -> Image.Image:
 def read_pairing(folder: Path, fg_list: str, bg_list: str, per_object: int) -> tuple[list[str], list[str]]:
     """The DIM name lists of one split: foreground i pairs with background lines
     per_object*i .. per_object*i + per_object - 1, so the counts must agree exactly."""
-    from datagen.benchmarks.builders import BuildError
     from datagen.datasets.manifests import read_namelist
+    from datagen.importing import ImporterError
 
     fg_names, _ = read_namelist(folder / fg_list)
     bg_names, _ = read_namelist(folder / bg_list)
     if len(bg_names) != per_object * len(fg_names):
-        raise BuildError(f"{folder}: {len(fg_names)} foregrounds need {per_object * len(fg_names)} "
+        raise ImporterError(f"{folder}: {len(fg_names)} foregrounds need {per_object * len(fg_names)} "
                          f"background names, {bg_list} has {len(bg_names)}")
     return fg_names, bg_names

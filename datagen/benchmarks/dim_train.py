@@ -20,12 +20,21 @@ from pathlib import Path
 import numpy as np
 
 from datagen.benchmarks import dim_recipe
-from datagen.imageio import ImageError
+from datagen.imageio import check_same_size
+from datagen.importing import Importer, ImporterError, Plan
 
 TRAIN_DIR = "Training_set"
 GROUPS = ("Adobe-licensed images", "Other")
 BGS_PER_FG = 100
 COCO2014_PREFIX = "COCO_train2014_"
+
+
+@dataclass(frozen=True)
+class DimTrainOptions:
+    root: Path
+    backgrounds: Path | None = None   # required; None only so that a missing flag gets a clear error
+    per_object: int | None = None     # default: all 100
+    objects: Path | None = None       # refit bank whose fg_full replaces the shipped foregrounds
 
 
 @dataclass(frozen=True)
@@ -54,11 +63,9 @@ class MakeTrainingSample:
             stored_fg = obj["fg_full"]
             blend_fg = ((stored_fg.astype(np.uint32) + 128) // 257).astype(np.uint8)
         h, w = alpha.shape
-        if blend_fg.shape[:2] != (h, w):
-            raise ImageError(item.alpha, f"alpha is {w}x{h}, foreground {Path(item.fg).name} is "
-                                         f"{blend_fg.shape[1]}x{blend_fg.shape[0]}")
+        check_same_size(item.alpha, "alpha", alpha, f"the foreground {Path(item.fg).name}", blend_fg.shape)
         bg, resized = dim_recipe.prepare_background(dim_recipe.read_background(item.bg), w, h)
-        return {"id": item.id, "image": dim_recipe.blend(blend_fg, bg, alpha), "alpha": alpha,
+        return {"id": item.id, "image": dim_recipe.blend_truncated(blend_fg, bg, alpha), "alpha": alpha,
                 "fg": stored_fg, "bg": bg,
                 "recipe": {"recipe": "deep-image-matting", "fg": Path(item.fg).name, "bg": Path(item.bg).name,
                            "bg_resized_to": list(resized) if resized else None, "crop": [0, 0, h, w],
@@ -83,7 +90,6 @@ def _background(folder: Path, name: str) -> Path:
 
 
 def list_items(root: Path, backgrounds: Path, per_object: int, bank: Path | None = None) -> list[Item]:
-    from datagen.benchmarks.builders import BuildError
     root = Path(root)
     fg_names, bg_names = dim_recipe.read_pairing(
         root / TRAIN_DIR, "training_fg_names.txt", "training_bg_names.txt", BGS_PER_FG
@@ -93,11 +99,11 @@ def list_items(root: Path, backgrounds: Path, per_object: int, bank: Path | None
         from datagen.shards import open_dataset
         ds = open_dataset(bank)
         if ds.kind != "objects" or "fg_full" not in ds.fields:
-            raise BuildError(f"--objects {bank}: need an objects dataset with fg_full (run refit first)")
+            raise ImporterError(f"--objects {bank}: need an objects dataset with fg_full (run refit first)")
         index = {sample_id: i for i, sample_id in enumerate(ds.ids)}
         absent = [Path(n).stem for n in fg_names if Path(n).stem not in index]
         if absent:
-            raise BuildError(f"--objects {bank} lacks {len(absent)} objects: {', '.join(absent[:20])}"
+            raise ImporterError(f"--objects {bank} lacks {len(absent)} objects: {', '.join(absent[:20])}"
                              + (" ..." if len(absent) > 20 else ""))
     items = []
     for i, name in enumerate(fg_names):
@@ -109,18 +115,17 @@ def list_items(root: Path, backgrounds: Path, per_object: int, bank: Path | None
     return items
 
 
-def plan(o, check):
-    from datagen.benchmarks.builders import BuildError, Plan
-
+def plan(o: DimTrainOptions, check) -> Plan:
     if o.backgrounds is None:
-        raise BuildError("dim-train needs --backgrounds: the folder holding the MS-COCO train2014 (or train2017) JPEGs")
+        raise ImporterError("dim-train needs --backgrounds: the folder holding the MS-COCO train2014 (or train2017) JPEGs")
     per_object = o.per_object or BGS_PER_FG
     if per_object > BGS_PER_FG:
-        raise BuildError(f"--per-object is at most {BGS_PER_FG}")
-    extra = {"backgrounds": Path(o.backgrounds)}
-    check("dim-train", ["train"], extra)
+        raise ImporterError(f"--per-object is at most {BGS_PER_FG}")
+    check("dim-train", ["train"], {"backgrounds": Path(o.backgrounds)})
     items = list_items(o.root, o.backgrounds, per_object, o.objects)
     params = {"backgrounds_per_object": per_object, "pairing": "fg i uses training_bg_names lines 100i..100i+99",
               "objects": str(o.objects) if o.objects else None}
-    return Plan("matting", items, MakeTrainingSample(), params, extra_roots=extra,
-                inputs=[o.objects] if o.objects else [])
+    return Plan(items, MakeTrainingSample(), params, inputs=[o.backgrounds, *([o.objects] if o.objects else [])])
+
+
+IMPORTER = Importer("dim-train", "build", "matting", DimTrainOptions, plan)

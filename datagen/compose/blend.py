@@ -35,15 +35,19 @@ def alpha_bbox(alpha: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Return ``round((a*F + (255-a)*B) / 255)`` for uint8 HxWx3 ``fg``/``bg`` and HxW ``alpha``."""
+def blend_rounded(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Return ``round((a*F + (255-a)*B) / 255)`` for uint8 HxWx3 ``fg``/``bg`` and HxW ``alpha``.
+
+    Rounded to nearest (halves up), so it is the closed form our own sets are checked against;
+    the Deep Image Matting recipe truncates instead (`datagen.benchmarks.dim_recipe.blend_truncated`).
+    """
     return composite_over(bg.copy(), fg, alpha)
 
 
 def composite_over(canvas: np.ndarray, fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Composite ``fg`` with ``alpha`` over ``canvas`` in place; returns ``canvas``.
 
-    ``canvas`` may be a window (view) of a larger image. Equal to ``blend(fg, canvas, alpha)``.
+    ``canvas`` may be a window (view) of a larger image. Equal to ``blend_rounded(fg, canvas, alpha)``.
     """
     _check(fg, canvas, alpha)
     _over(canvas, fg, alpha)

@@ -1,7 +1,8 @@
-"""Readers for the public datasets the toolkit builds benchmarks from, one module per format.
+"""Readers for the public datasets the toolkit builds benchmarks from, one module per dataset.
 
-Each reader lists a dataset copy as small picklable items (`list_items`) and turns one item
-into a shard sample (`load`). Listing is cheap and happens once; loading runs on the
-runner's workers. The builders in `datagen.benchmarks` check the copy against its manifest
-(`datagen.datasets.manifests`) before listing.
+Each module lists a dataset copy as small picklable items and turns one item into a shard
+sample on the runner's workers, and registers itself as a `datagen build` importer with a
+module-level `IMPORTER` (see `datagen.importing`). `manifests` checks a copy against its
+`manifests/<name>.json` before anything is listed; `pairs` pairs an image folder with an
+annotation folder by stem.
 """

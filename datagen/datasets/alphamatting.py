@@ -14,11 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from datagen.imageio import check_same_size, checked_trimap, read_alpha, read_image
+from datagen.importing import Importer, ImporterError, Plan
 
-from datagen.imageio import ImageError, read_alpha, read_image
+SPLITS = ("training", "test")
 
-TRIMAP_VALUES = (0, 128, 255)
+
+@dataclass(frozen=True)
+class AlphamattingOptions:
+    root: Path
+    split: str | None = None          # default training
+    resolution: str = "lowres"
+    trimaps: tuple[int, ...] = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -53,23 +60,25 @@ def list_items(root: Path, split: str = "training", resolution: str = "lowres",
     return items
 
 
-def read_trimap(path: str) -> np.ndarray:
-    """HxW uint8 trimap; grey-as-colour files are accepted, other values are an error."""
-    trimap = read_alpha(path)
-    if trimap.dtype != np.uint8 or not np.isin(trimap, TRIMAP_VALUES).all():
-        raise ImageError(path, f"trimap values must be {TRIMAP_VALUES}, found {np.unique(trimap)[:8].tolist()}")
-    return trimap
-
-
 def load(item: Item) -> dict:
     image = read_image(item.image)
-    sample = {"id": item.id, "image": image, "trimap": read_trimap(item.trimap),
+    reference = f"the image {Path(item.image).name}"
+    sample = {"id": item.id, "image": image, "trimap": checked_trimap(item.trimap, read_alpha(item.trimap), reference, image.shape),
               "recipe": {"source": "alphamatting", "image": Path(item.image).name,
                          "trimap": f"{Path(item.trimap).parent.name}/{Path(item.trimap).name}"}}
     if item.alpha is not None:
         sample["alpha"] = read_alpha(item.alpha)
-    for name in ("trimap", "alpha"):
-        if name in sample and sample[name].shape != image.shape[:2]:
-            path = item.trimap if name == "trimap" else item.alpha
-            raise ImageError(path, f"{name} is {sample[name].shape[::-1]} but the image is {image.shape[1::-1]}")
+        check_same_size(item.alpha, "alpha", sample["alpha"], reference, image.shape)
     return sample
+
+
+def plan(o: AlphamattingOptions, check) -> Plan:
+    split = o.split or "training"
+    if split not in SPLITS:
+        raise ImporterError(f"alphamatting --split must be training or test, not {split!r}")
+    check("alphamatting", [f"{split}-{o.resolution}"])
+    items = list_items(o.root, split, o.resolution, o.trimaps)
+    return Plan(items, load, {"split": split, "resolution": o.resolution, "trimaps": list(o.trimaps)})
+
+
+IMPORTER = Importer("alphamatting", "build", "benchmark", AlphamattingOptions, plan)

@@ -8,15 +8,12 @@ the mask's stem (`189011`, `189011a`, `189011b`), so samples are keyed by mask s
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from datagen.datasets.grabcut import load_pair
-from datagen.datasets.pairs import Pair, pair_by_stem
-
-
-def list_items(root: Path) -> list[Pair]:
-    return pair_by_stem(Path(root) / "images", Path(root) / "masks")
+from datagen.datasets.pairs import Pair, pair_importer
 
 
 def load(pair: Pair) -> dict:
     return load_pair(pair, "berkeley")
+
+
+IMPORTER = pair_importer("berkeley", "images", "masks", load)

@@ -20,7 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import ImageError, read_image
+from datagen.imageio import check_same_size, read_image
+from datagen.importing import Importer, ImporterError, Plan
+
+
+@dataclass(frozen=True)
+class CocoOptions:
+    root: Path                       # the image folder
+    annotations: Path | None = None  # required; None only so that a missing flag gets a clear error
+    min_area: int = 1
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,7 @@ def decode(segmentation, height: int, width: int) -> np.ndarray:
 
 def load(item: Annotation) -> dict:
     image = read_image(item.image)
-    if image.shape[:2] != (item.height, item.width):
-        raise ImageError(item.image, f"is {image.shape[1]}x{image.shape[0]}, the annotations say {item.width}x{item.height}")
+    check_same_size(item.image, "image", image, "the annotated size", (item.height, item.width))
     mask = decode(json.loads(item.segmentation), item.height, item.width)
     if not mask.any():
         raise ValueError(f"{item.image}: annotation {item.annotation_id} decodes to an empty mask")
@@ -93,3 +100,21 @@ def load(item: Annotation) -> dict:
     return {"id": item.id, "image": image, "mask": mask, "ignore": ignore,
             "recipe": {"source": "coco", "image": Path(item.image).name, "annotation_id": item.annotation_id,
                        "category_id": item.category, "crowd_regions": len(item.crowd)}}
+
+
+def plan(o: CocoOptions, check) -> Plan:
+    """No manifest check: any COCO-format file is accepted, and its image list is checked here."""
+    if o.annotations is None:
+        raise ImporterError("coco needs --annotations FILE (a COCO-format JSON, e.g. annotations/instances_val2017.json)")
+    try:
+        items, summary = list_items(o.annotations, o.root, o.min_area)
+    except (FileNotFoundError, ValueError) as error:
+        raise ImporterError(str(error)) from None
+    absent = sorted({item.image for item in items if not Path(item.image).is_file()})
+    if absent:
+        raise ImporterError(f"{len(absent)} images named in {o.annotations} are missing under {o.root}:\n"
+                            + "\n".join(f"  missing: {path}" for path in absent))
+    return Plan(items, load, {"min_area": o.min_area, **summary}, inputs=[o.annotations])
+
+
+IMPORTER = Importer("coco", "build", "benchmark", CocoOptions, plan)

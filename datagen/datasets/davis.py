@@ -12,20 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.datasets.pairs import Pair, pair_by_stem
-from datagen.imageio import ImageError, read_image
-
-
-def list_items(root: Path) -> list[Pair]:
-    return pair_by_stem(Path(root) / "img", Path(root) / "gt")
+from datagen.datasets.pairs import Pair, pair_importer
+from datagen.imageio import check_same_size, read_image
 
 
 def load_pair(pair: Pair, source: str) -> dict:
     image = read_image(pair.image)
     annotation = read_image(pair.target)
-    if annotation.shape[:2] != image.shape[:2]:
-        raise ImageError(pair.target, f"mask is {annotation.shape[1]}x{annotation.shape[0]} but the image "
-                                      f"{Path(pair.image).name} is {image.shape[1]}x{image.shape[0]}")
+    check_same_size(pair.target, "mask", annotation, f"the image {Path(pair.image).name}", image.shape)
     mask = (annotation.max(axis=2) > 0).astype(np.uint8)
     return {"id": pair.id, "image": image, "mask": mask,
             "recipe": {"source": source, "image": Path(pair.image).name, "mask": Path(pair.target).name,
@@ -36,5 +30,4 @@ def load(pair: Pair) -> dict:
     return load_pair(pair, "davis")
 
 
-def load_mval(pair: Pair) -> dict:
-    return load_pair(pair, "coco-mval")
+IMPORTER = pair_importer("davis", "img", "gt", load)

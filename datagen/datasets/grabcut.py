@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.datasets.pairs import Pair, pair_by_stem
-from datagen.imageio import ImageError, read_image
+from datagen.datasets.pairs import Pair, pair_importer
+from datagen.imageio import ImageError, check_same_size, read_image
 
 IGNORE_VALUE = 128
 
@@ -20,11 +20,6 @@ IGNORE_VALUE = 128
 def mask_and_ignore(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mask, ignore) as uint8 {0,1} from an 8-bit grey annotation."""
     return (grey > IGNORE_VALUE).astype(np.uint8), (grey == IGNORE_VALUE).astype(np.uint8)
-
-
-def list_items(root: Path) -> list[Pair]:
-    """Images in `data_GT/` paired with masks in `boundary_GT/` (the f-BRS/RITM archive layout)."""
-    return pair_by_stem(Path(root) / "data_GT", Path(root) / "boundary_GT")
 
 
 def load_pair(pair: Pair, source: str, channel: int = 2) -> dict:
@@ -38,9 +33,7 @@ def load_pair(pair: Pair, source: str, channel: int = 2) -> dict:
     annotation = read_image(pair.target)
     if annotation.dtype != np.uint8:
         raise ImageError(pair.target, f"expected an 8-bit mask, got {annotation.dtype}")
-    if annotation.shape[:2] != image.shape[:2]:
-        raise ImageError(pair.target, f"mask is {annotation.shape[1]}x{annotation.shape[0]} but the image "
-                                      f"{Path(pair.image).name} is {image.shape[1]}x{image.shape[0]}")
+    check_same_size(pair.target, "mask", annotation, f"the image {Path(pair.image).name}", image.shape)
     mask, ignore = mask_and_ignore(annotation[:, :, channel])
     return {"id": pair.id, "image": image, "mask": mask, "ignore": ignore,
             "recipe": {"source": source, "image": Path(pair.image).name, "mask": Path(pair.target).name,
@@ -49,3 +42,7 @@ def load_pair(pair: Pair, source: str, channel: int = 2) -> dict:
 
 def load(pair: Pair) -> dict:
     return load_pair(pair, "grabcut")
+
+
+# Images in `data_GT/`, masks in `boundary_GT/` (the f-BRS/RITM archive layout).
+IMPORTER = pair_importer("grabcut", "data_GT", "boundary_GT", load)

@@ -1,11 +1,17 @@
-"""Pairing an image folder with an annotation folder by file stem (extensions may differ)."""
+"""Benchmarks laid out as an image folder and an annotation folder matched by file stem.
+
+GrabCut, Berkeley, DAVIS and COCO-MVal differ only in their folder names and in how a mask
+file is read, so their importers are made here from those two things.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from datagen.imageio import is_image_file
+from datagen.importing import Importer, Plan, RootOptions
+from datagen.sources.pairing import Folder, pair_by_stem
 
 
 @dataclass(frozen=True)
@@ -17,21 +23,24 @@ class Pair:
     target: str
 
 
-def pair_by_stem(images: Path, targets: Path) -> list[Pair]:
-    """Images that have an annotation with the same stem, sorted by stem.
+def image_pairs(images: Path, targets: Path) -> tuple[list[Pair], list[str]]:
+    """Images with an annotation of the same stem, sorted by stem, and the duplicate-stem lines.
 
-    Unpaired files are left out here; the manifest check before a build names them.
-    Two files with one stem in the same folder are ambiguous and rejected.
+    Pairing follows `datagen.sources.pairing` (a duplicated stem pairs no file). Files without a
+    partner are not reported here: the manifest check before a build already names them.
     """
-    def by_stem(folder: Path) -> dict[str, Path]:
-        found: dict[str, Path] = {}
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and is_image_file(path):
-                if path.stem in found:
-                    raise ValueError(f"{path}: two files share the stem {path.stem!r} ({found[path.stem].name})")
-                found[path.stem] = path
-        return found
+    pairing = pair_by_stem(Folder(Path(images), "image"), Folder(Path(targets), "annotation"))
+    return [Pair(*item) for item in pairing.items], pairing.duplicates
 
-    image_files, target_files = by_stem(images), by_stem(targets)
-    return [Pair(stem, str(image_files[stem]), str(target_files[stem]))
-            for stem in sorted(image_files) if stem in target_files]
+
+def pair_importer(name: str, images: str, targets: str, load: Callable[[Pair], dict]) -> Importer:
+    """The `datagen build NAME` importer of a benchmark whose `--root` holds the folders `images`
+    and `targets`, checked against part `test` of `manifests/NAME.json`; `load` (module-level,
+    so that it pickles) makes a sample from a Pair."""
+
+    def plan(o: RootOptions, check) -> Plan:
+        check(name, ["test"])
+        items, problems = image_pairs(o.root / images, o.root / targets)
+        return Plan(items, load, {}, problems=problems)
+
+    return Importer(name, "build", "benchmark", RootOptions, plan)

@@ -17,7 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import ImageError, read_image
+from datagen.imageio import ImageError, check_same_size, read_image
+from datagen.importing import Importer, ImporterError, Plan
+
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class SbdOptions:
+    root: Path
+    split: str | None = None    # default val
+    min_area: int = 1
 
 
 @dataclass(frozen=True)
@@ -82,8 +92,19 @@ def list_items(root: Path, split: str, min_area: int = 1) -> tuple[list[Instance
 def load(item: Instance) -> dict:
     image = read_image(item.image)
     labels = read_struct_field(item.mat, "GTinst", "Segmentation")
-    if labels.shape != image.shape[:2]:
-        raise ImageError(item.mat, f"label map is {labels.shape[::-1]} but the image is {image.shape[1::-1]}")
+    check_same_size(item.mat, "label map", labels, f"the image {Path(item.image).name}", image.shape)
     return {"id": item.id, "image": image, "mask": (labels == item.instance).astype(np.uint8),
             "recipe": {"source": "sbd", "image": Path(item.image).name, "mat": Path(item.mat).name,
                        "instance": item.instance, "category": item.category}}
+
+
+def plan(o: SbdOptions, check) -> Plan:
+    split = o.split or "val"
+    if split not in SPLITS:
+        raise ImporterError(f"sbd --split must be train or val, not {split!r}")
+    check("sbd", [split])
+    items, skipped = list_items(o.root, split, o.min_area)
+    return Plan(items, load, {"split": split, "min_area": o.min_area, "instances_below_min_area": skipped})
+
+
+IMPORTER = Importer("sbd", "build", "benchmark", SbdOptions, plan)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from datagen.shards import WriteResult
+from datagen.build import WriteResult
 
 
 @dataclass
@@ -67,7 +67,7 @@ def backgrounds_stage(ctx: DemoContext) -> StageOutput:
 
 
 def refit_stage(ctx: DemoContext) -> StageOutput:
-    from datagen.foreground.demo import stage
+    from datagen.refit.demo import stage
 
     return stage(ctx)
 

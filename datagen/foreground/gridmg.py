@@ -33,8 +33,6 @@ Kernels are numba-compiled with an on-disk cache (compiled once per machine, not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba
@@ -60,26 +58,6 @@ class Stencil:
     @property
     def shape(self) -> tuple[int, int]:
         return self.self_f.shape
-
-
-@contextmanager
-def thread_limit(threads: int | None) -> Iterator[None]:
-    """Run the kernels inside on at most `threads` threads (None: numba's default, every core).
-
-    Why: one solve uses every core, which is right for one object at a time; processes that
-    each solve an object (dask workers) must take one thread each, or they fight over the cores
-    and every strip phase waits for a descheduled thread. The result is the same either way."""
-    if threads is None:
-        yield
-        return
-    if threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    previous = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 @numba.njit(cache=True)

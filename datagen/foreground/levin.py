@@ -30,32 +30,13 @@ residual is meaningless; 1e-6 is what matching the MATLAB outputs needs).
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 import numba
 import numpy as np
 
-from datagen.foreground.gridmg import DIRECTIONS, Multigrid, Stencil, conjugate_gradients, thread_limit
+from datagen.foreground.gridmg import DIRECTIONS, Multigrid, Stencil, conjugate_gradients
 
 ORIGINAL_SETTINGS = {"margin": 0.02, "neighbours": 8, "soft_priors": True}  # solveFB.m as published
 _SOFT_PRIOR = 0.03  # solveFB.m's weight of the soft colour priors
-
-
-@dataclass
-class SolveInfo:
-    """What the solve did, for the per-object report."""
-
-    iterations: int = 0
-    residual: float = 0.0  # largest relative rescaled residual over the channels
-    unknowns: int = 0  # size of the linear system per channel (F and B at every pixel)
-    seconds_build: float = 0.0
-    seconds_setup: float = 0.0
-    seconds_solve: float = 0.0
-    note: str = ""
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def _validate(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,9 +59,10 @@ def estimate_fb_levin(
     soft_priors: bool = False,
     tol: float = 1e-6,
     max_iter: int = 200,
-    threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, SolveInfo]:
-    """Foreground and background (HxWx3 float64 in [0, 1]) minimising Levin's solveFB energy.
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Foreground and background (HxWx3 float64 in [0, 1]) minimising Levin's solveFB energy, and
+    the solve's facts: ``iterations``, ``residual`` (largest relative rescaled residual over the
+    channels), ``unknowns`` (size of the linear system per channel: F and B at every pixel).
 
     `image` HxWx3 and `alpha` HxW are floats in [0, 1]. `margin` is the alpha band near 0 and 1
     whose pixels are pinned as in the original code (0.02 there; 0 here by default, so F is
@@ -91,42 +73,23 @@ def estimate_fb_levin(
     towards the image colour (see the module docstring; `ORIGINAL_SETTINGS` has them).
     After the solve F = I where alpha = 1 and B = I
     where alpha = 0 exactly, and both are clipped to [0, 1]. An alpha with no pixel above 0
-    (or below 1) leaves F (or B) undetermined: it is set to the image and `info.note` says so.
-    `threads` caps the solver's threads (None: every core); the result does not depend on it.
+    (or below 1) leaves F (or B) undetermined: both are set to the image (0 iterations).
+    The kernels run on numba's current thread count; the result does not depend on it.
     """
     image, alpha = _validate(image, alpha)
     if not 0.0 <= margin < 0.5:
         raise ValueError(f"margin must be in [0, 0.5), got {margin}")
     if neighbours not in (4, 8):
         raise ValueError(f"neighbours must be 4 or 8, got {neighbours}")
-    info = SolveInfo()
     if not (alpha > 0).any() or not (alpha < 1).any():
-        info.note = "alpha is all 0: F undetermined, set to the image" if not (alpha > 0).any() else (
-            "alpha is all 1: B undetermined, set to the image"
-        )
-        return image.copy(), image.copy(), info
+        return image.copy(), image.copy(), {"iterations": 0, "residual": 0.0, "unknowns": 0}
 
-    foreground, background = np.empty_like(image), np.empty_like(image)
-    with thread_limit(threads):
-        solution = _solve(image, alpha, margin, neighbours, soft_priors, tol, max_iter, info)
-        _finish(solution, image, alpha, foreground, background)
-    return foreground, background, info
-
-
-def _solve(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int, soft_priors: bool, tol: float,
-           max_iter: int, info: SolveInfo) -> np.ndarray:
-    """The minimiser as an (H, W, 2, 3) block (F, B), with the solve's facts written into `info`."""
-    start = time.perf_counter()
     stencil, rhs, guess = _stencil(image, alpha, margin, neighbours, soft_priors)
-    info.unknowns = 2 * alpha.size
-    info.seconds_build = time.perf_counter() - start
-    start = time.perf_counter()
-    multigrid = Multigrid(stencil)
-    info.seconds_setup = time.perf_counter() - start
-    start = time.perf_counter()
-    solution, info.iterations, info.residual = conjugate_gradients(multigrid, rhs, guess, tol, max_iter)
-    info.seconds_solve = time.perf_counter() - start
-    return solution  # the hierarchy and work blocks, the bulk of the memory, are freed on return
+    solution, iterations, residual = conjugate_gradients(Multigrid(stencil), rhs, guess, tol, max_iter)
+    del stencil, rhs, guess  # the operator and the hierarchy are the bulk of the memory: free them before F, B
+    foreground, background = np.empty_like(image), np.empty_like(image)
+    _finish(solution, image, alpha, foreground, background)
+    return foreground, background, {"iterations": iterations, "residual": residual, "unknowns": 2 * alpha.size}
 
 
 def _stencil(image: np.ndarray, alpha: np.ndarray, margin: float, neighbours: int,

@@ -26,7 +26,7 @@ def _resize(array: np.ndarray, h: int, w: int) -> np.ndarray:
 @numba.njit(cache=True, parallel=True)
 def _sweeps(f, b, image, alpha, regularization, gradient_weight, sweeps):
     """`sweeps` red-black sweeps of exact per-pixel updates of F and B (clipped to [0, 1]), in
-    place; a pixel with no neighbour and alpha in {0, 1} keeps its upsampled value."""
+    place; a pixel with no neighbour (the 1x1 level) keeps its upsampled value."""
     h, w = alpha.shape
     for _ in range(sweeps):
         for parity in range(2):
@@ -49,7 +49,9 @@ def _sweeps(f, b, image, alpha, regularization, gradient_weight, sweeps):
                     d_f = a * a + total
                     d_b = (1.0 - a) ** 2 + total
                     c = a * (1.0 - a)
-                    det = d_f * d_b - c * c
+                    # d_f d_b - c^2 in factored form: as a difference it cancels to rounding noise
+                    # where `total` is 0 (a lone pixel) and then divides by it
+                    det = total * (a * a + (1.0 - a) ** 2 + total)
                     if det <= 0.0:
                         continue
                     inv = 1.0 / det
@@ -68,8 +70,9 @@ def estimate_fb_multilevel(
     n_small_iterations: int = 10,
     n_big_iterations: int = 2,
     small_size: int = 32,
-) -> tuple[np.ndarray, np.ndarray]:
-    """F and B (HxWx3 float64 in [0, 1]) for `image` HxWx3 and `alpha` HxW in [0, 1].
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """F and B (HxWx3 float64 in [0, 1]) for `image` HxWx3 and `alpha` HxW in [0, 1], and the
+    solve's facts: ``levels`` (resolutions visited) and ``sweeps`` (red-black sweeps in all).
 
     Defaults follow the paper (and pymatting): levels whose larger side is at most `small_size`
     get `n_small_iterations` sweeps, larger ones `n_big_iterations`.
@@ -81,6 +84,7 @@ def estimate_fb_multilevel(
     mean = image.reshape(-1, 3).mean(axis=0)
     f = np.broadcast_to(mean, (1, 1, 3)).copy()
     b = f.copy()
+    total_sweeps = 0
     for level in range(n_levels + 1):
         h = max(1, round(h0 ** (level / n_levels))) if n_levels else h0
         w = max(1, round(w0 ** (level / n_levels))) if n_levels else w0
@@ -90,4 +94,5 @@ def estimate_fb_multilevel(
         alp = _resize(alpha, h, w).reshape(h, w)
         sweeps = n_small_iterations if max(h, w) <= small_size else n_big_iterations
         _sweeps(f, b, img, alp, regularization, gradient_weight, sweeps)
-    return f, b
+        total_sweeps += sweeps
+    return f, b, {"levels": n_levels + 1, "sweeps": total_sweeps}

@@ -28,8 +28,11 @@ def _down_up(array: np.ndarray, factor: int) -> np.ndarray:
 
 def resampled_composite(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> np.ndarray:
     """Composite on grey after resampling straight F and alpha down and up by `factor` (as augmentation does)."""
-    a = _down_up(alpha, factor)[..., None]
-    return a * _down_up(foreground, factor) + (1.0 - a) * GREY
+    return _composite(foreground, _down_up(alpha, factor)[..., None], factor)
+
+
+def _composite(foreground: np.ndarray, resampled_alpha: np.ndarray, factor: int) -> np.ndarray:
+    return resampled_alpha * _down_up(foreground, factor) + (1.0 - resampled_alpha) * GREY
 
 
 def spill_score(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> float:
@@ -41,7 +44,7 @@ def spill_score(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> f
     band = (alpha > 0) & (alpha < 1)
     if not band.any():
         return 0.0
-    a = _down_up(alpha, factor)[..., None]
+    a = _down_up(alpha, factor)[..., None]  # once: both composites use it
     reference = _down_up(alpha[..., None] * foreground, factor) + (1.0 - a) * GREY
-    error = np.abs(resampled_composite(foreground, alpha, factor) - reference).mean(axis=2)
+    error = np.abs(_composite(foreground, a, factor) - reference).mean(axis=2)
     return float(error[band].mean() * 255.0)

@@ -1,20 +1,21 @@
-"""The shard store: the project's only on-disk dataset format (HDF5 shards + manifest.json)."""
+"""The shard store: the project's only on-disk dataset format (HDF5 shards + manifest.json).
 
-from datagen.shards.reader import Dataset, DatasetError, load_manifest, open_dataset
+Importing this package gives the reader and the schema and nothing heavier than h5py: it is
+what every torch DataLoader worker imports. Building a dataset (workers, resume, provenance)
+is `datagen.build`; `writer`, `verify` and `export` are imported by name where needed.
+"""
+
+from datagen.shards.manifest import DatasetError, load_manifest
+from datagen.shards.reader import Dataset, open_dataset
 from datagen.shards.schema import KINDS, FieldSpec, kind_fields, validate_sample
-from datagen.shards.writer import DatasetExistsError, Failure, WriteResult, write_dataset
 
 __all__ = [
     "Dataset",
     "DatasetError",
-    "DatasetExistsError",
-    "Failure",
     "FieldSpec",
     "KINDS",
-    "WriteResult",
     "kind_fields",
     "load_manifest",
     "open_dataset",
     "validate_sample",
-    "write_dataset",
 ]

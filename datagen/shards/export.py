@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import write_atomic, write_png
+from datagen.files import write_atomic
+from datagen.imageio import write_png
 from datagen.shards.reader import Dataset
 
 # Binary label maps are stored as {0,1}; they are written as {0,255} so they can be seen.
@@ -36,10 +37,28 @@ def safe_stem(sample_id: str) -> str:
     return cleaned
 
 
+def official_stem(dataset: Dataset, index: int) -> str:
+    """The stem of the official file name a build recorded in the sample's recipe (`name`: DIM's
+    `retriever-348572_1920 (1)_0.png`), so an export can be diffed file by file with another copy."""
+    name = dataset.read(index, fields=["recipe"]).get("recipe", {}).get("name") if "recipe" in dataset.fields else None
+    if not name:
+        raise ValueError(f"{dataset.ids[index]}: no official name recorded (DIM builds record one); use --names ids")
+    if Path(name).name != name or Path(name).stem in ("", ".", ".."):
+        raise ValueError(f"{dataset.ids[index]}: official name {name!r} is not a plain file name")
+    return Path(name).stem
+
+
 def export_samples(
-    dataset: Dataset, out: str | os.PathLike, ids: Iterable[str] | None = None, fields: Iterable[str] | None = None
+    dataset: Dataset, out: str | os.PathLike, ids: Iterable[str] | None = None, fields: Iterable[str] | None = None,
+    names: str = "ids",
 ) -> list[Path]:
-    """Write `<id>_<field>.png` (and `<id>_recipe.json`) for the chosen samples; returns the paths."""
+    """Write `<stem>_<field>.png` (and `<stem>_recipe.json`) for the chosen samples; returns the paths.
+
+    The stem is the sample id made safe (`names="ids"`) or the official name the build recorded
+    (`names="official"`, see `official_stem`).
+    """
+    if names not in ("ids", "official"):
+        raise ValueError(f"names must be ids or official, not {names!r}")
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     wanted = list(fields) if fields is not None else dataset.fields
@@ -50,7 +69,7 @@ def export_samples(
     written = []
     for index in indices:
         sample = dataset.read(index, fields=wanted)
-        stem = safe_stem(sample["id"])
+        stem = safe_stem(sample["id"]) if names == "ids" else official_stem(dataset, index)
         for name in wanted:
             if name not in sample:
                 continue

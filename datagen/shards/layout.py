@@ -3,21 +3,33 @@
 A shard holds `ids` (UTF-8 strings, one per sample) and a group `samples/<k>` per sample
 with one dataset per image field and the JSON recipe as the group's `recipe` attribute.
 Image fields are stored HxW or HxWxC in tiles of TILE x TILE pixels (all channels in one
-tile), so reading a crop decompresses only the tiles under it.
+tile), so reading a crop decompresses only the tiles under it (`datagen.shards.tiles`).
+
+Checksums (schema 2): each image field carries `tile_crc32` and `sha256` attributes (see
+`tiles`), each JSON field `<name>` a `<name>.sha256` attribute of its text, and each sample
+group its own `id`, so that `verify` can name the sample whose entry in `ids` was damaged.
 """
 
 from __future__ import annotations
 
 import hashlib
-import zlib
+import re
 
-import h5py
 import hdf5plugin  # registers the compression filters with HDF5 in every process that imports this
 import numpy as np
 
 TILE = 256
 MANIFEST = "manifest.json"
 SHARD_PATTERN = "shard-{:05d}.h5"
+# What a manifest's `file` entry may be: a plain shard name in the dataset folder, never a path.
+SHARD_FILE = re.compile(r"shard-\d{5}\.h5")
+# Files `datagen shards datasheet` writes into a dataset folder by default: not stray.
+COMPANIONS = ("datasheet.md", "datasheet-stats.png")
+# A shard is written as `.shard-NNNNN.h5.<pid>.tmp` and renamed when complete; leftovers of a
+# killed writer match TEMP_GLOB. PARTS holds the records of finished shards while a build runs:
+# its presence (without a manifest) marks an unfinished write that a rerun resumes.
+TEMP_GLOB = ".shard-*.tmp"
+PARTS = ".parts"
 
 # Codecs are named `zstd`, `gzip` or `none`, optionally with a level: `zstd:1`, `gzip:6`.
 # The default, Zstandard level 3, was measured in tests/bench/shard_io.py as the best
@@ -76,13 +88,14 @@ def shard_name(index: int) -> str:
     return SHARD_PATTERN.format(index)
 
 
+def temp_name(index: int, pid: int) -> str:
+    """The name a shard is written under until complete: per process, so that two writers of the
+    same shard (a retried task) never write into one file."""
+    return f".{shard_name(index)}.{pid}.tmp"
+
+
 def sample_key(local_index: int) -> str:
     return f"samples/{local_index:06d}"
-
-
-def chunks_for(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Tile chunking: TILE x TILE pixels (clipped to the image) with all channels together."""
-    return (min(shape[0], TILE), min(shape[1], TILE)) + tuple(shape[2:])
 
 
 def codec_options(codec: str) -> dict:
@@ -95,48 +108,18 @@ def codec_options(codec: str) -> dict:
     return {}
 
 
-def _compressor(codec: str):
-    name, level = parse_codec(codec)
-    if name == "zstd":
-        import zstandard
-
-        return zstandard.ZstdCompressor(level=level).compress
-    if name == "gzip":
-        return lambda data: zlib.compress(data, level)
-    return lambda data: data
+def json_digest_name(field: str) -> str:
+    """The attribute holding the sha256 of JSON field `field`'s text."""
+    return f"{field}.sha256"
 
 
-def write_array(group: h5py.Group, name: str, array: np.ndarray, codec: str) -> None:
-    """Store an image-like array as a tiled dataset, compressing and writing each tile once.
-
-    Tiles are compressed here and written with `write_direct_chunk` in a fixed order, instead
-    of through HDF5's chunk cache: the cache may write a tile, free it and write it again
-    depending on memory state, which made file layouts (not pixels) differ between runs.
-    Edge tiles are zero-padded to full size, as HDF5 stores them. The pixels' sha256 is kept
-    as an attribute: the codecs do not check their own output, so this is how `verify`
-    tells which sample was damaged.
-    """
-    array = np.ascontiguousarray(array)
-    chunks = chunks_for(array.shape)
-    dataset = group.create_dataset(name, shape=array.shape, dtype=array.dtype, chunks=chunks, **codec_options(codec))
-    compress = _compressor(codec)
-    tile = np.zeros(chunks, dtype=array.dtype)
-    for y in range(0, array.shape[0], chunks[0]):
-        for x in range(0, array.shape[1], chunks[1]):
-            part = array[y : y + chunks[0], x : x + chunks[1]]
-            if part.shape == chunks:
-                data = part.tobytes()
-            else:
-                tile.fill(0)
-                tile[: part.shape[0], : part.shape[1]] = part
-                data = tile.tobytes()
-            dataset.id.write_direct_chunk((y, x) + (0,) * (array.ndim - 2), compress(data))
-    dataset.attrs["sha256"] = fixed_text(array_digest(array))
+def text_digest(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
-def array_digest(array: np.ndarray) -> str:
-    """sha256 of an array's pixels: stored per field so `verify` can name the damaged sample."""
-    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
+def ids_digest(ids: list[str]) -> str:
+    """sha256 of a shard's ids in order: recorded per shard in the manifest, checked on read."""
+    return text_digest("\n".join(ids))
 
 
 def fixed_text(text: str) -> np.bytes_:

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-tile, recipe and id checksums checked on every read (1: none)
 FORMAT_NAME = "matting-datagen-shards"
 
 

@@ -7,27 +7,29 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, describe_input, fail, report_written
+from datagen.cli_common import Progress, Scheduler, Workers, command_line, fail, report_written
 
 import_app = typer.Typer(help="Import folders of images as shard datasets (files paired by name stem).", no_args_is_help=True)
 OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (created; rerun to resume).")]
 
 
-def _run(kind: str, out: Path, items: list, make, problems: list[str], inputs: list[Path], params: dict, workers: int, scheduler, progress: bool) -> None:
-    """Write the dataset, then report pairing problems and failed items together."""
-    from datagen.shards import DatasetExistsError, write_dataset
+def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path) -> None:
+    """Import, then report listing problems and failed items together (exit 1 if any)."""
+    from datagen.build import DatasetExistsError
+    from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
 
-    if not items:
-        for problem in problems:
-            typer.echo(f"failed: {problem}", err=True)
-        fail("nothing to import: no file could be paired")
-    provenance = {"command": command_line(), "params": params, "inputs": [describe_input(p) for p in inputs]}
+    importer = get_importer("import", name)
     try:
-        result = write_dataset(out, kind, items, make, provenance=provenance, workers=workers, scheduler=scheduler, progress=progress, desc=f"importing {kind}")
-    except DatasetExistsError as error:
+        outcome = run_import(importer, options, out, command=command_line(), workers=workers,
+                             scheduler=scheduler, progress=progress)
+    except NothingToImport as error:
+        for problem in error.problems:
+            typer.echo(f"failed: {problem}", err=True)
         fail(str(error))
-    report_written(result, kind)
-    lines = problems + [str(failure) for failure in result.failures]
+    except (ImporterError, DatasetExistsError) as error:
+        fail(str(error))
+    report_written(outcome.result, importer.kind)
+    lines = outcome.problems + [str(failure) for failure in outcome.result.failures]
     for line in lines:
         typer.echo(f"failed: {line}", err=True)
     if lines:
@@ -46,23 +48,9 @@ def import_objects(
     progress: Progress = True,
 ) -> None:
     """Import foreground objects (colour + alpha) as an `objects` dataset."""
-    from datagen.sources.folders import ObjectPair, RgbaObject, SourceError, list_images, pair_by_stem
+    from datagen.sources.objects import ObjectsOptions
 
-    try:
-        if rgba is not None:
-            if fg is not None or alpha is not None:
-                fail("give either --rgba or --fg with --alpha, not both")
-            listing, problems = list_images(rgba, "RGBA")
-            items = sorted((stem, str(path)) for stem, path in listing.items())
-            make, inputs = RgbaObject(), [rgba]
-        elif fg is not None and alpha is not None:
-            items, problems = pair_by_stem((fg, "foreground"), (alpha, "alpha"))
-            make, inputs = ObjectPair(), [fg, alpha]
-        else:
-            fail("give --fg and --alpha folders, or an --rgba folder")
-    except SourceError as error:
-        fail(str(error))
-    _run("objects", out, items, make, problems, inputs, {"source": "rgba" if rgba else "fg+alpha"}, workers, scheduler, progress)
+    _run("objects", ObjectsOptions(fg=fg, alpha=alpha, rgba=rgba), workers, scheduler, progress, out)
 
 
 @import_app.command("backgrounds")
@@ -74,14 +62,9 @@ def import_backgrounds(
     progress: Progress = True,
 ) -> None:
     """Import a folder of photographs as a `backgrounds` dataset (corrupt files reported and skipped)."""
-    from datagen.sources.folders import Background, SourceError, list_images
+    from datagen.sources.backgrounds import BackgroundsOptions
 
-    try:
-        listing, problems = list_images(folder, "backgrounds")
-    except SourceError as error:
-        fail(str(error))
-    items = sorted((stem, str(path)) for stem, path in listing.items())
-    _run("backgrounds", out, items, Background(), problems, [folder], {}, workers, scheduler, progress)
+    _run("backgrounds", BackgroundsOptions(folder), workers, scheduler, progress, out)
 
 
 @import_app.command("images")
@@ -97,18 +80,9 @@ def import_images(
     progress: Progress = True,
 ) -> None:
     """Import annotated images as a `benchmark` dataset (image + mask or alpha [+ trimap])."""
-    from datagen.sources.folders import AnnotatedImage, SourceError, pair_by_stem
+    from datagen.sources.images import ImagesOptions
 
-    if (masks is None) == (alphas is None):
-        fail("give exactly one of --masks or --alphas")
-    annotation = "mask" if masks is not None else "alpha"
-    folders = [(images, "image"), (masks or alphas, annotation)] + ([(trimaps, "trimap")] if trimaps else [])
-    try:
-        items, problems = pair_by_stem(*folders)
-    except SourceError as error:
-        fail(str(error))
-    params = {"annotation": annotation, "threshold": threshold, "trimaps": trimaps is not None}
-    _run("benchmark", out, items, AnnotatedImage(annotation, threshold), problems, [p for p, _ in folders], params, workers, scheduler, progress)
+    _run("images", ImagesOptions(images, masks, alphas, trimaps, threshold), workers, scheduler, progress, out)
 
 
 def register(app: typer.Typer) -> None:

@@ -83,7 +83,9 @@ def synth_matting(
 
 
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
-    from datagen.shards import DatasetError, DatasetExistsError
+    from datagen.build import DatasetExistsError
+    from datagen.shards import DatasetError
+    from datagen.shards.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams
     from datagen.synth.run import run_synth
 
@@ -107,6 +109,7 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
     except (DatasetError, DatasetExistsError, ValueError) as error:
         fail(str(error))
     report_written(result, f"synth-{kind}")
+    typer.echo(f"datasheet: {write_datasheet(result.path)}")
     exit_on_failures(result)
 
 

@@ -10,7 +10,7 @@ fields satisfy the compositing equation exactly in integers:
 
 from __future__ import annotations
 
-from datagen.compose.blend import blend, merge_layers
+from datagen.compose.blend import blend_rounded, merge_layers
 from datagen.synth.recipe import Banks, apply_realism, background, layer_patch, sample_id
 
 
@@ -26,7 +26,7 @@ def render_matting(recipe: dict, banks: Banks) -> dict:
             fg, alpha = merge_layers(patch.fg, patch.alpha, fg, alpha)
     return {
         "id": sample_id(recipe["index"]),
-        "image": apply_realism(blend(fg, bg, alpha), recipe["realism"]),
+        "image": apply_realism(blend_rounded(fg, bg, alpha), recipe["realism"]),
         "alpha": alpha,
         "fg": fg,
         "bg": bg,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.benchmarks import builders, dim_recipe
+from datagen.benchmarks import dim_recipe
+from datagen.importing import get_importer, run_import
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -50,10 +51,10 @@ def bench_blend() -> None:
         fg = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
         bg = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
         alpha = rng.integers(0, 256, (side, side), dtype=np.uint8)
-        fast = _median(lambda: dim_recipe.blend(fg, bg, alpha), 7)
+        fast = _median(lambda: dim_recipe.blend_truncated(fg, bg, alpha), 7)
         if side <= 64:
             slow = _median(lambda: _per_pixel(fg, bg, alpha), 3)
-            assert np.array_equal(dim_recipe.blend(fg, bg, alpha), _per_pixel(fg, bg, alpha))
+            assert np.array_equal(dim_recipe.blend_truncated(fg, bg, alpha), _per_pixel(fg, bg, alpha))
             print(f"blend {side}x{side}: vectorised {fast * 1e3:.3f} ms, per-pixel {slow * 1e3:.1f} ms, ratio {slow / fast:.0f}x")
         else:
             print(f"blend {side}x{side}: vectorised {fast * 1e3:.1f} ms = {side * side / fast / 1e6:.1f} Mpx/s "
@@ -64,9 +65,10 @@ def bench_build() -> None:
     for name, folder in (("grabcut", "grabcut"), ("davis", "davis345_subset"), ("alphamatting", "alphamatting_training_lowres")):
         for workers in (1, 2):
             with tempfile.TemporaryDirectory() as tmp:
+                importer = get_importer("build", name)
                 start = time.perf_counter()
-                result, _ = builders.build(name, builders.Options(root=DATA / folder), Path(tmp) / "o", progress=False,
-                                           workers=workers, shard_size=16, warn=lambda line: None)
+                result = run_import(importer, importer.options(root=DATA / folder), Path(tmp) / "o", progress=False,
+                                    workers=workers, shard_size=16, warn=lambda line: None).result
                 elapsed = time.perf_counter() - start
             print(f"build {name} ({result.n_samples} samples) workers={workers}: {elapsed:.2f} s, "
                   f"{result.n_samples / elapsed:.1f} samples/s")

@@ -1,13 +1,14 @@
 """Evaluation speed benchmarks (run by hand, not by pytest).
 
     python tests/bench/eval_speed.py metrics            # Grad / Conn on a 2 MP matte
-    python tests/bench/eval_speed.py noc BENCHMARK_DIR  # 20-click NoC@90 run, random walker, 2 workers
+    python tests/bench/eval_speed.py noc BENCHMARK_DIR [WORKERS [LIMIT]]
+                                                        # 20-click NoC@90 run, random walker, 2 workers
 
 ``metrics`` prints medians over repeats for the gradient and connectivity errors next to SAD
 (the cheapest metric, measured in the same run as the baseline) and a direct 9x9 2-D
 convolution (what the separable filter replaces). ``noc`` times a NoC-only run (stop at
-IoU ≥ 0.90, at most 20 clicks) over every image of a benchmark folder built by
-``datagen build grabcut`` and scales the time to 50 images.
+IoU ≥ 0.90, at most 20 clicks) over every image (or the first LIMIT) of a benchmark folder
+built by ``datagen build grabcut`` and scales the time to 50 images.
 """
 
 from __future__ import annotations
@@ -53,18 +54,20 @@ def bench_metrics() -> None:
           f"(x2 mattes = {2 * t_direct * 1e3:.0f} ms, vs separable inside gradient_error)")
 
 
-def bench_noc(benchmark: str, workers: int = 2) -> None:
-    from training.evaluation.baselines import RandomWalkerSeg
-    from training.evaluation.protocols import IsegConfig, aggregate_iseg, evaluate_benchmark
-
+def bench_noc(benchmark: str, workers: int = 2, limit: int | None = None) -> None:
     from datagen.runner import shared_cluster
+    from training.evaluation.aggregate import aggregate_iseg
+    from training.evaluation.fanout import evaluate_benchmark
+    from training.evaluation.sample_loops import IsegConfig
 
     config = IsegConfig(robot="R", max_clicks=20, target=0.90)
     t0 = time.perf_counter()
     with shared_cluster(workers, None) as address:
         startup = time.perf_counter() - t0
-        records = evaluate_benchmark("iseg", benchmark, RandomWalkerSeg(), config=config, scheduler=address)
+        run = evaluate_benchmark("iseg", benchmark, "baseline:random_walker", config=config, scheduler=address,
+                                 limit=limit, progress=False)
         elapsed = time.perf_counter() - t0 - startup
+    records = run.records
     agg = aggregate_iseg(records, config)
     n = agg["n_images"]
     clicks = sum(len(r["ious"]) for r in records if "error" not in r)
@@ -80,4 +83,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "metrics":
         bench_metrics()
     else:
-        bench_noc(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+        bench_noc(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 2,
+                  int(sys.argv[4]) if len(sys.argv) > 4 else None)

@@ -2,6 +2,7 @@
 
     python tests/bench/refit.py                    # 0.25, 1 and 4 MP, all four methods
     python tests/bench/refit.py --sizes 1 --methods levin,cf --repeats 1   # first calls only
+    python tests/bench/refit.py --sizes "" --whole 2,20   # only the whole-command rows
 
 Methods: our `levin` (solveFB energy, margin 0, CG preconditioned by a grid multigrid V-cycle,
 on every core) and `multilevel` (Germer et al., numba), pymatting's `estimate_foreground_cf` and
@@ -12,6 +13,14 @@ on a tiny object before timing; then `--repeats` calls, median printed. Inputs a
 (exact F known), so the F error in alpha > 0 (0..255 scale) is printed beside the speed. Ratios
 are against pymatting cf measured in the same run; machines are noisy, so compare ratios, not
 seconds.
+
+Whole command (`--whole N,...`): `datagen refit-foregrounds` as a user runs it (a fresh process:
+interpreter and imports, numba cache loads, reading, solving, spill scores, uint16 shards,
+report) on the first N alphamatting.com low-resolution training objects (real alphas, about
+800x550; imported with `datagen import objects`), after one warm-up run, against the bare
+functions (levin and pymatting cf, warm, in one process, on the same arrays, summed over the
+objects). Rounds interleave the command and the bare calls, so load from other processes hits
+both alike; medians of `--repeats` rounds.
 """
 
 from __future__ import annotations
@@ -21,12 +30,16 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-METHODS = ("levin", "multilevel", "cf", "ml")
+from datagen.foreground.solvers import SOLVERS, solver
+
+METHODS = (*SOLVERS, "cf", "ml")
+LOWRES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "alphamatting_training_lowres"
 
 
 def _rss_kib(field: str) -> int:
@@ -56,14 +69,9 @@ class _PeakRss:
 
 def estimator(method: str):
     """F (HxWx3 float) from (image, alpha) by `method`, one of METHODS (refit_accuracy.py uses it too)."""
-    if method == "levin":
-        from datagen.foreground.levin import estimate_fb_levin
-
-        return lambda image, alpha: estimate_fb_levin(image, alpha)[0]
-    if method == "multilevel":
-        from datagen.foreground.multilevel import estimate_fb_multilevel
-
-        return lambda image, alpha: estimate_fb_multilevel(image, alpha)[0]
+    if method in SOLVERS:
+        function = solver(method).function()
+        return lambda image, alpha: function(image, alpha)[0]
     from pymatting import estimate_foreground_cf, estimate_foreground_ml
 
     function = estimate_foreground_cf if method == "cf" else estimate_foreground_ml
@@ -95,19 +103,90 @@ def _child(method: str, megapixels: float, repeats: int) -> dict:
             "peak_mb": max(peaks), "f_error": error}
 
 
+def _datagen(*args: str) -> float:
+    """Run `datagen ARGS` in a fresh process; its wall seconds."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "datagen.cli", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def _lowres_objects(root: Path, count: int) -> Path:
+    """An `objects` dataset of the first `count` low-resolution training objects, under `root`."""
+    folders = {"fg": root / "fg", "alpha": root / "alpha"}
+    for name, source in (("fg", "input_training_lowres"), ("alpha", "gt_training_lowres")):
+        folders[name].mkdir(parents=True)
+        for path in sorted((LOWRES / source).glob("*.png"))[:count]:
+            (folders[name] / path.name).symlink_to(path)
+    _datagen("import", "objects", "--fg", str(folders["fg"]), "--alpha", str(folders["alpha"]),
+             "--out", str(root / "objects"), "--no-progress")
+    return root / "objects"
+
+
+def _bare_child(dataset: str) -> dict:
+    """Seconds of the bare levin and cf calls over every object of `dataset`, warm, summed."""
+    from pymatting import estimate_foreground_cf
+
+    from datagen.compose.convert import to_unit_float
+    from datagen.shards import open_dataset
+
+    ds = open_dataset(dataset)
+    arrays = [(to_unit_float(s["fg"]), to_unit_float(s["alpha"]))
+              for s in (ds.read(i, fields=("fg", "alpha")) for i in range(len(ds)))]
+    levin = solver("levin").function()
+    functions = {"levin": levin, "cf": lambda image, alpha: estimate_foreground_cf(image, alpha, return_background=True)}
+    seconds = {name: 0.0 for name in functions}
+    for name, function in functions.items():
+        function(*arrays[0])  # imports, compilation or cache loads, first-touch memory
+    for image, alpha in arrays:
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function(image, alpha)
+            seconds[name] += time.perf_counter() - start
+    return seconds
+
+
+def whole_command_rows(counts: list[int], repeats: int) -> list[dict]:
+    """Per object count: median seconds of the whole command and of the bare levin / cf calls."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in counts:
+            root = Path(tmp) / str(count)
+            dataset = _lowres_objects(root, count)
+            refit = lambda out: _datagen("refit-foregrounds", str(dataset), "--out", str(root / out), "--no-progress")  # noqa: E731
+            refit("warm-up")
+            whole, bare = [], []
+            for round_ in range(repeats):
+                whole.append(refit(f"out-{round_}"))
+                done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--bare-child", str(dataset)],
+                                      capture_output=True, text=True, check=True)
+                bare.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            row = {"objects": count, "whole": statistics.median(whole),
+                   "levin": statistics.median(b["levin"] for b in bare), "cf": statistics.median(b["cf"] for b in bare)}
+            print(f"  {count} objects: whole {row['whole']:.2f} s, bare levin {row['levin']:.2f} s, "
+                  f"bare cf {row['cf']:.2f} s (rounds: whole {', '.join(f'{w:.2f}' for w in whole)})", flush=True)
+            rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="0.25,1,4", help="megapixels, comma separated")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed calls per (method, size) after the warm-up; the median is printed")
+    parser.add_argument("--whole", default="2,20",
+                        help="object counts for the whole-command rows, comma separated ('' for none)")
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "MP", "REPEATS"), help=argparse.SUPPRESS)
+    parser.add_argument("--bare-child", metavar="DATASET", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args.child[0], float(args.child[1]), int(args.child[2]))))
         return
+    if args.bare_child:
+        print(json.dumps(_bare_child(args.bare_child)))
+        return
     rows = []
-    for size in args.sizes.split(","):
+    for size in filter(None, args.sizes.split(",")):
         for method in args.methods.split(","):
             done = subprocess.run(
                 [sys.executable, str(Path(__file__).resolve()), "--child", method, size, str(args.repeats)],
@@ -117,6 +196,18 @@ def main() -> None:
             rows.append(row)
             print(f"  {method:<10} {row['mp']:5.2f} MP  {row['seconds']:7.2f} s  "
                   f"peak +{row['peak_mb']:7.0f} MB  F err {row['f_error']:.2f}", flush=True)
+    whole = whole_command_rows([int(n) for n in args.whole.split(",") if n], args.repeats)
+    if rows:
+        _print_size_table(rows)
+    if whole:
+        print("\n| objects (alphamatting lowres) | whole command s | bare levin s | bare cf s | cf / whole command | cf / bare levin |")
+        print("|---|---|---|---|---|---|")
+        for row in whole:
+            print(f"| {row['objects']} | {row['whole']:.2f} | {row['levin']:.2f} | {row['cf']:.2f} | "
+                  f"{row['cf'] / row['whole']:.1f}x | {row['cf'] / row['levin']:.1f}x |")
+
+
+def _print_size_table(rows: list[dict]) -> None:
     print("\n| MP | method | s/image | s/MP | peak MB | F error (0-255, alpha>0) | speed vs cf | memory vs cf |")
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:

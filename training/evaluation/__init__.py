@@ -1,9 +1,9 @@
 """Evaluation: matting and interactive-segmentation metrics, click robots, protocols, reports.
 
-Definitions follow ``shared/spec/metrics.md``; this package's public API is stable.
+Definitions follow ``shared/spec/metrics.md``; this package's public API is stable. The model
+contracts are in ``contracts``, the per-sample loops in ``sample_loops``, benchmark runs in ``fanout``.
 """
 
-from datagen.compose.convert import quantize_alpha
 from training.evaluation.metrics import (
     connectivity_error,
     foreground_errors,
@@ -33,7 +33,6 @@ __all__ = [
     "next_click_matting",
     "next_click_ritm",
     "noc",
-    "quantize_alpha",
     "sad",
     "share_above",
     "whole_image_errors",

@@ -1,4 +1,4 @@
-"""refit-foregrounds / spill-report end to end: shards, resume, parallel, bad inputs, spill reduction."""
+"""refit-foregrounds / spill-report end to end: shards, resume, parallel, bad inputs, option errors."""
 
 import json
 
@@ -8,10 +8,10 @@ from typer.testing import CliRunner
 
 from datagen.cli import app
 from datagen.demo.banks import build_object_bank
-from datagen.demo.objects import OBJECT_KINDS, make_object
-from datagen.foreground.levin import estimate_fb_levin
-from datagen.foreground.spill import spill_score
+from datagen.demo.objects import make_object
 from datagen.imageio import write_png
+from datagen.refit.driver import refit_objects
+from datagen.refit.objects import dataset_refs
 from datagen.shards import open_dataset
 
 runner = CliRunner()
@@ -31,7 +31,9 @@ def test_refit_dataset_then_resume_and_spill_report(bank, tmp_path):
     ds = open_dataset(out)
     assert len(ds) == 4 and {"fg_full", "bg_full"} <= set(ds.fields)
     sample = ds[0]
-    assert sample["fg_full"].dtype == np.uint16 and sample["recipe"]["refit"]["method"] == "levin"
+    refit = sample["recipe"]["refit"]
+    assert sample["fg_full"].dtype == np.uint16 and refit["method"] == "levin"
+    assert refit["options"]["margin"] == 0.0 and refit["iterations"] > 0 and refit["residual"] <= 1e-6
     rows = [json.loads(line) for line in (out / "refit-report.jsonl").read_text().splitlines()]
     assert [row["status"] for row in rows] == ["ok"] * 4 and all("seconds" in row for row in rows)
     assert "spill before/after" in result.output
@@ -41,10 +43,43 @@ def test_refit_dataset_then_resume_and_spill_report(bank, tmp_path):
     assert report.exit_code == 0 and "reduction" in report.output
 
 
+def test_margin_reaches_the_solver(bank, tmp_path):
+    """--margin 0.02 is Levin's original pinning: F is pulled to black where alpha < 0.02 (only
+    the pixels next to the band keep a smoothness edge), whereas the default extends the
+    object's colours there."""
+    fields = {}
+    for name, extra in (("pinned", ["--margin", "0.02"]), ("extended", [])):
+        result = runner.invoke(app, ["refit-foregrounds", str(bank), "--out", str(tmp_path / name), "--no-progress", *extra])
+        assert result.exit_code == 0, result.output
+        fields[name] = open_dataset(tmp_path / name)[0]
+    pinned, extended = fields["pinned"], fields["extended"]
+    assert pinned["recipe"]["refit"]["options"]["margin"] == 0.02
+    clear = pinned["alpha"] == 0
+    black = lambda fg_full: np.mean(fg_full[clear].max(axis=1) < 257)  # noqa: E731 - within 1/255
+    assert clear.any() and black(pinned["fg_full"]) > 0.9 and black(extended["fg_full"]) < 0.1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "multilevel", "--margin", "0.02"], "does not take margin"),
+    (["--method", "nope"], "unknown method 'nope'"),
+])
+def test_ignored_option_or_unknown_method_is_one_error_line(bank, tmp_path, args, message):
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["refit-foregrounds", str(bank), "--out", str(out), "--no-progress", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_method_help_lists_every_solver():
+    from datagen.foreground.solvers import SOLVERS
+
+    result = runner.invoke(app, ["refit-foregrounds", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0 and all(name in result.output for name in SOLVERS)
+
+
 def test_parallel_output_identical_to_serial(bank, tmp_path):
     """One object at a time on every core, or two workers of one thread each: the same bytes."""
-    from datagen.foreground.refit import dataset_refs, refit_objects
-
     refs = dataset_refs(bank)
     serial, _ = refit_objects(refs, tmp_path / "a", progress=False)
     parallel, _ = refit_objects(refs, tmp_path / "b", workers=2, progress=False)
@@ -53,11 +88,11 @@ def test_parallel_output_identical_to_serial(bank, tmp_path):
 
 
 def test_interrupted_run_resumes(bank, tmp_path, monkeypatch):
-    from datagen.foreground import refit
+    from datagen.refit import task as task_module
 
-    refs = refit.dataset_refs(bank)
+    refs = dataset_refs(bank)
     calls = []
-    original = refit.RefitTask.__call__
+    original = task_module.RefitTask.__call__
 
     def flaky(self, ref):
         calls.append(ref.id)
@@ -65,22 +100,24 @@ def test_interrupted_run_resumes(bank, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # a kill in the middle of the second shard
         return original(self, ref)
 
-    monkeypatch.setattr(refit.RefitTask, "__call__", flaky)
+    monkeypatch.setattr(task_module.RefitTask, "__call__", flaky)
     with pytest.raises(KeyboardInterrupt):
-        _refit_small_shards(refit, refs, tmp_path / "out")
+        _refit_small_shards(refs, tmp_path / "out")
     calls.clear()
-    monkeypatch.setattr(refit.RefitTask, "__call__", lambda self, ref: (calls.append(ref.id), original(self, ref))[1])
-    result, _ = _refit_small_shards(refit, refs, tmp_path / "out")
+    monkeypatch.setattr(task_module.RefitTask, "__call__", lambda self, ref: (calls.append(ref.id), original(self, ref))[1])
+    result = _refit_small_shards(refs, tmp_path / "out")
     assert result.n_samples == 4 and result.resumed_shards == 1 and len(calls) == 2
 
 
-def _refit_small_shards(refit, refs, out):
+def _refit_small_shards(refs, out):
     """refit_objects with 2 objects per shard, so an interruption leaves one finished shard."""
-    from datagen.shards import write_dataset
+    from datagen.build import write_dataset
+    from datagen.foreground.solvers import resolve_options
+    from datagen.refit.report import SIDE_DIR
+    from datagen.refit.task import RefitTask
 
-    task = refit.RefitTask("levin", 0.0, str(out / refit._SIDE))
-    result = write_dataset(out, "objects", refs, task, provenance={"params": {}}, shard_size=2, progress=False)
-    return result, None
+    task = RefitTask("levin", resolve_options("levin", {}), str(out / SIDE_DIR))
+    return write_dataset(out, "objects", refs, task, provenance={"params": {}}, shard_size=2, progress=False)
 
 
 def test_folder_input_and_bad_inputs(tmp_path):
@@ -109,24 +146,11 @@ def test_folder_input_and_bad_inputs(tmp_path):
     assert set(ds.ids) == {"good", "empty", "rgba"}
 
 
-def test_spill_cut_five_fold_on_demo_objects():
-    before, after = [], []
-    for index, kind in enumerate(OBJECT_KINDS):
-        obj = make_object(100 + index, (320, 320), kind=kind)  # the demo bank size
-        image, alpha = obj.fg / 255.0, obj.alpha / 255.0
-        foreground, _, _ = estimate_fb_levin(image, alpha)
-        before.append(spill_score(image, alpha))
-        after.append(spill_score(foreground, alpha))
-    assert np.mean(before) >= 5 * np.mean(after)
-    assert spill_score(np.zeros((8, 8, 3)), np.ones((8, 8))) == 0.0  # no transparent band
-
-
 def test_refit_with_local_cluster(bank, tmp_path):
-    from distributed import Client, LocalCluster
-
-    from datagen.foreground.refit import dataset_refs, refit_objects
+    from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result, rows = refit_objects(dataset_refs(bank), tmp_path / "c", method="multilevel",
                                      scheduler=cluster.scheduler_address, progress=False)
     assert result.n_samples == 4 and all(row["status"] == "ok" for row in rows)
+    assert all(row["sweeps"] > 0 and "iterations" not in row for row in rows)

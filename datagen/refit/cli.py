@@ -1,6 +1,7 @@
-"""`datagen refit-foregrounds` and `datagen spill-report`: thin layers over `datagen.foreground`.
+"""`datagen refit-foregrounds` and `datagen spill-report`: thin layers over `datagen.refit`.
 
-Nothing heavy is imported at module level (no pymatting, no numba): `datagen --help` stays fast.
+Nothing heavy is imported at module level (no numba, no h5py): `datagen --help` stays fast;
+the `--method` help comes from the solver table, which imports no solver.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from datagen.cli_common import Progress, Scheduler, Workers, command_line, describe_input, exit_on_failures, fail
+from datagen.foreground.solvers import methods_help
 
 
 def refit_foregrounds(
@@ -20,10 +22,10 @@ def refit_foregrounds(
     fg: Annotated[Optional[Path], typer.Option("--fg", help="Folder of foreground images (instead of SRC).")] = None,
     alpha: Annotated[Optional[Path], typer.Option("--alpha", help="Folder of alpha mattes, paired with --fg by file name; "
                                                   "an RGBA foreground without an alpha file uses its own alpha.")] = None,
-    method: Annotated[str, typer.Option("--method", help="levin (closed-form solveFB energy, exact sparse solve) "
-                                        "or multilevel (fast approximation).")] = "levin",
-    margin: Annotated[float, typer.Option("--margin", min=0.0, max=0.49, help="Alpha band near 0/1 pinned to the image "
-                                          "colour as in Levin's code (0.02 there); 0 extends F over the whole image.")] = 0.0,
+    method: Annotated[str, typer.Option("--method", help=methods_help())] = "levin",
+    margin: Annotated[Optional[float], typer.Option("--margin", min=0.0, max=0.49, help="levin only: alpha band near "
+                                                    "0/1 pinned to the image colour as in Levin's code (0.02 there); "
+                                                    "0 (the default) extends F over the whole image.")] = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,
     progress: Progress = True,
@@ -37,13 +39,21 @@ def refit_foregrounds(
     With --workers 1 (the default) levin solves one object at a time on every core; with
     --workers N (or --scheduler) N objects at once, one core each. The output is the same.
     """
-    from datagen.foreground.refit import METHODS, dataset_refs, folder_refs, refit_objects, summary_table
-    from datagen.shards import DatasetError, DatasetExistsError
+    from datagen.foreground.solvers import resolve_options
 
-    if method not in METHODS:
-        fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    options = {} if margin is None else {"margin": margin}
+    try:
+        resolve_options(method, options)
+    except ValueError as error:
+        fail(f"--method {method}: {error}")
     if (src is None) == (fg is None):
         fail("give either SRC (an objects dataset) or --fg DIR [--alpha DIR]")
+    from datagen.refit.driver import refit_objects
+    from datagen.refit.objects import dataset_refs, folder_refs
+    from datagen.refit.report import REPORT, summary_table
+    from datagen.build import DatasetExistsError
+    from datagen.shards import DatasetError
+
     try:
         if src is not None:
             refs, inputs = dataset_refs(src), [describe_input(src)]
@@ -51,12 +61,12 @@ def refit_foregrounds(
             if not fg.is_dir() or (alpha is not None and not alpha.is_dir()):
                 fail(f"{fg if not fg.is_dir() else alpha} is not a folder")
             refs, inputs = folder_refs(fg, alpha), [describe_input(fg)] + ([describe_input(alpha)] if alpha else [])
-        result, rows = refit_objects(refs, out, method=method, margin=margin, workers=workers, scheduler=scheduler,
+        result, rows = refit_objects(refs, out, method=method, options=options, workers=workers, scheduler=scheduler,
                                      progress=progress, provenance={"command": command_line(), "inputs": inputs})
     except (DatasetError, DatasetExistsError, ValueError, OSError) as error:
         fail(str(error))
     typer.echo(summary_table(rows))
-    typer.echo(f"report: {out / 'refit-report.jsonl'}")
+    typer.echo(f"report: {out / REPORT}")
     exit_on_failures(result)
 
 
@@ -72,7 +82,7 @@ def spill_report(
     """
     import numpy as np
 
-    from datagen.foreground.refit import _unit
+    from datagen.compose.convert import to_unit_float
     from datagen.foreground.spill import spill_score
     from datagen.shards import DatasetError, open_dataset
 
@@ -86,9 +96,9 @@ def spill_report(
     typer.echo(f"{'id':<30} {'fg':>8} {'fg_full':>8} {'ratio':>7}")
     for i in range(len(ds)):
         sample = ds.read(i, fields=("fg", "alpha", "fg_full"))
-        a = _unit(sample["alpha"])
-        before.append(spill_score(_unit(sample["fg"]), a, factor))
-        after.append(spill_score(_unit(sample["fg_full"]), a, factor))
+        a = to_unit_float(sample["alpha"])
+        before.append(spill_score(to_unit_float(sample["fg"]), a, factor))
+        after.append(spill_score(to_unit_float(sample["fg_full"]), a, factor))
         ratio = before[-1] / after[-1] if after[-1] > 0 else float("inf")
         typer.echo(f"{ds.ids[i]:<30} {before[-1]:8.3f} {after[-1]:8.3f} {ratio:6.1f}x")
     total = float(np.mean(after)) if after else 0.0

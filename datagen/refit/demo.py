@@ -7,7 +7,8 @@ from datagen.demo.stages import DemoContext, StageOutput
 
 def stage(ctx: DemoContext) -> StageOutput:
     """Refit fg_full / bg_full of every demo object (levin, margin 0) into OUT/refit."""
-    from datagen.foreground.refit import dataset_refs, refit_objects
+    from datagen.refit.driver import refit_objects
+    from datagen.refit.objects import dataset_refs
 
     result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", workers=ctx.workers,
                               scheduler=ctx.scheduler, progress=ctx.progress, provenance={"command": ctx.command})

@@ -1,0 +1,173 @@
+"""One contract for every importer, the registry that finds them, and the driver that runs one.
+
+An importer turns something a user has on disk into a shard dataset. Two commands reach them:
+`datagen build NAME --root PATH` for named public datasets (a copy checked against
+`manifests/<name>.json` first) and `datagen import NAME` for plain folders of files. Both kinds
+obey the same contract, so the writing, provenance, problem reporting and resume logic exist
+once, here:
+
+- an importer is a module of `datagen.sources`, `datagen.datasets` or `datagen.benchmarks`
+  with a module-level `IMPORTER = Importer(...)`; the registry collects them, so a new
+  dataset is that one file plus its manifest JSON;
+- its `options` is a frozen dataclass of exactly the options it takes (built-in importers
+  take `--root` as `root` when they are `build` importers);
+- its `plan(options, check)` lists the work without reading pixels: a `Plan` of picklable
+  items in output order, a picklable `make_sample(item) -> sample` that runs on the workers,
+  the parameters and inputs recorded in provenance, and listing problems (a file that could
+  not be paired) which are reported and recorded while the rest is written. `check(manifest,
+  parts, extra_roots)` checks the copy against a manifest and must come before any listing
+  that trusts the layout.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COMMANDS = ("build", "import")
+PACKAGES = ("datagen.sources", "datagen.datasets", "datagen.benchmarks")
+
+
+class ImporterError(ValueError):
+    """Options or inputs that make an import impossible; the message says what to change."""
+
+
+class NothingToImport(ImporterError):
+    """The inputs hold nothing that can become a sample; `problems` says why, file by file."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
+
+
+Check = Callable[..., Any]  # check(manifest name, parts, extra_roots=None) -> manifests.Report
+
+
+@dataclass(frozen=True)
+class RootOptions:
+    """Options of a `build` importer that takes nothing but the dataset copy's folder."""
+
+    root: Path
+
+
+@dataclass
+class Plan:
+    """What an import will write: sample i is `make_sample(items[i])`."""
+
+    items: list
+    make_sample: Callable[[Any], dict]
+    params: dict
+    inputs: list[Path] = field(default_factory=list)       # described in provenance (build: after --root)
+    problems: list[str] = field(default_factory=list)      # listing problems: reported, recorded, skipped
+    finish: Callable[[Path], list[str]] | None = None      # after writing; returns lines to print
+    manifest: str | None = None                            # the source manifest checked (set by plan_import)
+
+
+@dataclass(frozen=True)
+class Importer:
+    """A registered importer: `datagen <command> <name>` writes a `kind` dataset."""
+
+    name: str
+    command: str                                  # "build" (named dataset with a manifest) or "import" (folders)
+    kind: str
+    options: type                                 # frozen dataclass of the options it takes
+    plan: Callable[[Any, Check], Plan]
+
+    def __post_init__(self) -> None:
+        if self.command not in COMMANDS:
+            raise ValueError(f"importer {self.name!r}: command must be one of {COMMANDS}, not {self.command!r}")
+
+
+@functools.cache
+def _registry() -> dict[tuple[str, str], Importer]:
+    found: dict[tuple[str, str], Importer] = {}
+    for package in PACKAGES:
+        for info in pkgutil.iter_modules(importlib.import_module(package).__path__):
+            if info.name == "cli":  # command layers import this registry; they hold no importer
+                continue
+            importer = getattr(importlib.import_module(f"{package}.{info.name}"), "IMPORTER", None)
+            if importer is None:
+                continue
+            key = (importer.command, importer.name)
+            if key in found:
+                raise RuntimeError(f"two importers are registered as `{importer.command} {importer.name}`")
+            found[key] = importer
+    return found
+
+
+def importers(command: str) -> dict[str, Importer]:
+    """The importers `datagen <command>` offers, by name, sorted."""
+    return {name: imp for (cmd, name), imp in sorted(_registry().items()) if cmd == command}
+
+
+def get_importer(command: str, name: str) -> Importer:
+    """The importer `datagen <command> <name>`, or an ImporterError listing the known names."""
+    known = importers(command)
+    if name not in known:
+        raise ImporterError(f"unknown {'benchmark' if command == 'build' else 'import'} {name!r}; known: {', '.join(known)}")
+    return known[name]
+
+
+def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = print) -> Plan:
+    """Check the inputs (against the manifest, for `build` importers) and list the work."""
+    root = getattr(options, "root", None)
+    if importer.command == "build" and not Path(root).is_dir():
+        raise ImporterError(f"--root {root}: no such folder")
+    checked: list[str] = []
+
+    def check(manifest: str, parts: list[str], extra_roots: dict[str, Path] | None = None):
+        from datagen.datasets import manifests
+
+        checked.append(manifest)
+        return manifests.require(manifest, root, parts, extra_roots, warn=warn)
+
+    plan = importer.plan(options, check)
+    plan.manifest = checked[0] if checked else None
+    if not plan.items:
+        message = (f"{importer.name}: nothing to build under {root}" if importer.command == "build"
+                   else "nothing to import: no file could be paired")
+        raise NothingToImport(message, plan.problems)
+    return plan
+
+
+@dataclass
+class Outcome:
+    result: Any                 # datagen.build.WriteResult
+    problems: list[str]         # listing problems (also recorded in the manifest's provenance)
+    lines: list[str]            # what the plan's finish step reported
+
+
+def run_import(importer: Importer, options: Any, out: str | Path, *, command: str = "", workers: int = 1,
+               scheduler: str | None = None, progress: bool = True, warn: Callable[[str], None] = print,
+               shard_size: int = 64) -> Outcome:
+    """Plan, write (parallel, resumable, deterministic) and finish one import."""
+    from datagen.build import write_dataset
+
+    plan = plan_import(importer, options, warn=warn)
+    result = write_dataset(out, importer.kind, plan.items, plan.make_sample, provenance=_provenance(importer, options, plan, command),
+                           shard_size=shard_size, workers=workers, scheduler=scheduler, progress=progress,
+                           desc=f"{'building' if importer.command == 'build' else 'importing'} {importer.name}")
+    return Outcome(result, plan.problems, plan.finish(Path(out)) if plan.finish else [])
+
+
+def _provenance(importer: Importer, options: Any, plan: Plan, command: str) -> dict:
+    """Provenance of an import. `build` importers also record their name, --root and manifest."""
+    from datagen.cli_common import describe_input
+
+    if importer.command == "build":
+        provenance = {"command": command, "params": {"benchmark": importer.name, **plan.params},
+                      "inputs": [describe_input(path) for path in [options.root, *plan.inputs]]}
+        if plan.manifest:
+            from datagen.datasets.manifests import load_manifest
+
+            provenance["source_manifest"] = {"name": plan.manifest, "version": load_manifest(plan.manifest)["version"]}
+    else:
+        provenance = {"command": command, "params": plan.params, "inputs": [describe_input(path) for path in plan.inputs]}
+    if plan.problems:  # only when there are any, so clean imports keep their bytes
+        provenance["listing_problems"] = plan.problems
+    return provenance

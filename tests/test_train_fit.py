@@ -1,0 +1,190 @@
+"""The FBA fit loop: it learns (overfits one real sample, beats its untrained self on held-out
+samples through `training evaluate matting`), resumes bit for bit, and names bad input in one line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
+from training.checkpoint import CheckpointError, load_checkpoint, model_payload, save_checkpoint
+from training.cli import app
+from training.config import TrainConfig, config_to_dict
+from training.data import MattingData
+from training.loops.fba import fba_batch_loss, load_fba_config
+from training.loops.optim import make_optimizer, make_scheduler, param_groups
+from training.models import FBANet
+
+
+@pytest.fixture()
+def one_thread():
+    """Tiny networks run several times faster on one thread on a shared 2-core machine, and the
+    bit-identity checks compare runs made at the same thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def banks(tmp_path_factory):
+    return demo_banks(tmp_path_factory.mktemp("banks"))
+
+
+def _fit(objects, backgrounds, out, *extra):
+    args = ["fit", "fba", "--config", "tiny", "--objects", str(objects), "--backgrounds", str(backgrounds),
+            "--out", str(out), "--no-progress", *extra]
+    return CliRunner().invoke(app, args)
+
+
+def _metrics(run):
+    with open(run / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --------------------------------------------------------------------------- it learns
+def test_tiny_model_overfits_one_real_sample(shared_data, tmp_path, one_thread, banks):
+    cfg = load_fba_config("tiny", ["train.lr=1e-2"])
+    data = MattingData(cfg["data"], objects=str(real_object_bank(tmp_path, shared_data)),
+                       backgrounds=str(banks[1]), seed=0)
+    batch = {k: v[None] for k, v in data[0].items() if isinstance(v, torch.Tensor)}
+    torch.manual_seed(0)
+    net = FBANet(cfg["model"])
+    optimizer = make_optimizer(net, cfg["train"])
+    losses = []
+    for _ in range(150):
+        loss, parts = fba_batch_loss(net, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(parts["total"])
+    assert losses[-1] * 10 <= losses[0], (losses[0], losses[-1])
+
+
+@pytest.mark.slow
+def test_tiny_run_beats_its_untrained_self_on_held_out_samples(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    bench = held_out_benchmark(tmp_path)
+    result = _fit(objects, backgrounds, tmp_path / "run", "--max-steps", "200")
+    assert result.exit_code == 0, result.output
+    assert "200/384 steps" in result.output   # 6 objects x 8 composites x 2 scales x 4 epochs
+    rows = _metrics(tmp_path / "run")
+    assert [int(r["step"]) for r in rows] == list(range(5, 201, 5)) and float(rows[-1]["loss"]) > 0
+    cfg = load_fba_config("tiny")
+    torch.manual_seed(cfg["train"].seed)       # the fit's own initialisation, untrained
+    untrained = FBANet(cfg["model"])
+    save_checkpoint(tmp_path / "untrained.pt", model_payload("fba", cfg["model"].to_dict(), untrained,
+                                                               config_to_dict(cfg)))
+    sad = {}
+    for name, ckpt in (("untrained", tmp_path / "untrained.pt"), ("trained", tmp_path / "run" / "last.pt")):
+        out = tmp_path / f"eval-{name}"
+        result = CliRunner().invoke(app, ["evaluate", "matting", "--benchmark", str(bench), "--model", str(ckpt),
+                                          "--out", str(out), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        sad[name] = json.loads((out / "results.json").read_text())["aggregate"]["sad"]
+    assert sad["trained"] < 0.8 * sad["untrained"], sad
+
+
+# --------------------------------------------------------------------------- resume
+def test_resume_after_a_stop_is_bit_identical(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--set", "train.checkpoint_steps=2"]
+    assert _fit(objects, backgrounds, tmp_path / "whole", *short, "--max-steps", "7").exit_code == 0
+    assert _fit(objects, backgrounds, tmp_path / "cut", *short, "--max-steps", "3").exit_code == 0
+    result = _fit(objects, backgrounds, tmp_path / "cut", *short, "--max-steps", "7", "--resume")
+    assert result.exit_code == 0, result.output
+    whole, cut = (load_checkpoint(tmp_path / run / "last.pt", "fba") for run in ("whole", "cut"))
+    assert whole["position"] == cut["position"] and whole["position"]["step"] == 7
+    for key, value in whole["model"].items():
+        assert torch.equal(value, cut["model"][key]), key
+    for pid, state in whole["optimizer"]["state"].items():
+        assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
+    assert whole["scheduler"] == cut["scheduler"]
+    steps = [int(r["step"]) for r in _metrics(tmp_path / "cut")]
+    assert steps == sorted(set(steps)) and steps[-1] == 7
+
+
+def test_resume_refuses_a_changed_recipe_and_a_missing_checkpoint(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    result = _fit(objects, backgrounds, tmp_path / "none", "--resume")
+    assert result.exit_code == 2 and "no checkpoint" in result.output
+    assert _fit(objects, backgrounds, tmp_path / "r", "--set", "data.composites_per_object=1",
+                "--max-steps", "1").exit_code == 0
+    result = _fit(objects, backgrounds, tmp_path / "r", "--set", "data.composites_per_object=1",
+                  "--set", "train.lr=1e-4", "--resume")
+    assert result.exit_code == 2 and "train.lr=0.003" in result.output
+
+
+def test_pretrained_weights_reach_the_encoder(banks, tmp_path, one_thread):
+    from training.models.resnet_gnws import ResNetGNWS
+
+    cfg = load_fba_config("tiny")["model"]
+    imagenet = ResNetGNWS(3, cfg.width, cfg.blocks, cfg.gn_groups)       # torchvision key names
+    torch.save({"state_dict": imagenet.state_dict()}, tmp_path / "imagenet.pth")
+    objects, backgrounds = banks
+    result = _fit(objects, backgrounds, tmp_path / "run", "--pretrained", str(tmp_path / "imagenet.pth"),
+                  "--set", "data.composites_per_object=1", "--set", "train.lr=1e-12", "--max-steps", "1")
+    assert result.exit_code == 0, result.output
+    assert "8 extra input channels zero-initialised" in result.output
+    stem = load_checkpoint(tmp_path / "run" / "last.pt")["model"]["encoder.conv1.weight"]
+    torch.testing.assert_close(stem[:, :3], imagenet.conv1.weight.detach(), atol=1e-6, rtol=0)
+
+
+# --------------------------------------------------------------------------- recipe pieces
+def test_weight_decay_split_and_step_schedule():
+    net = FBANet(load_fba_config("tiny")["model"])
+    conv, norm = param_groups(net, 0.005, 1e-5)
+    assert (conv["weight_decay"], norm["weight_decay"]) == (0.005, 1e-5)
+    gn = {id(p) for m in net.modules() if isinstance(m, torch.nn.GroupNorm) for p in m.parameters()}
+    kernels = {id(m.weight) for m in net.modules() if isinstance(m, torch.nn.Conv2d)}
+    assert {id(p) for p in conv["params"]} == kernels
+    assert gn <= {id(p) for p in norm["params"]}
+    assert len(conv["params"]) + len(norm["params"]) == len(list(net.parameters()))
+    train = TrainConfig(lr=1e-5, lr_drop_epochs=(2,), epochs=3)
+    optimizer = make_optimizer(net, train)
+    scheduler = make_scheduler(optimizer, train, steps_per_epoch=3)
+    lrs = []
+    for _ in range(9):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs == pytest.approx([1e-5] * 6 + [1e-6] * 3)
+
+
+def test_iterations_follow_epochs_dataset_and_batch(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    result = _fit(objects, backgrounds, tmp_path / "b2", "--set", "train.batch_size=2", "--max-steps", "1")
+    assert result.exit_code == 0 and "1/192 steps" in result.output      # 96 samples / 2 x 4 epochs
+
+
+# --------------------------------------------------------------------------- bad input
+def test_empty_bank_and_wrong_sources_are_one_line_errors(banks, tmp_path):
+    from datagen.build import write_dataset
+
+    write_dataset(tmp_path / "empty", "objects", [], lambda i: {}, progress=False)
+    result = _fit(tmp_path / "empty", banks[1], tmp_path / "run")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert "empty" in result.output and "objects bank" in result.output
+    result = CliRunner().invoke(app, ["fit", "fba", "--config", "tiny", "--objects", str(banks[0]),
+                                      "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "--backgrounds" in result.output
+
+
+class _Executable:
+    """Stands for anything that is not plain tensors and containers (pickled code)."""
+
+
+def test_checkpoints_load_plain_data_only_and_know_their_network(tmp_path):
+    torch.save({"format": "matting-datagen-checkpoint", "obj": _Executable()}, tmp_path / "code.pt")
+    with pytest.raises(CheckpointError, match="cannot be read as plain tensors"):
+        load_checkpoint(tmp_path / "code.pt")
+    torch.save(FBANet(load_fba_config("tiny")["model"]).state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(CheckpointError, match="not a training checkpoint"):
+        load_checkpoint(tmp_path / "bare.pt")
+    save_checkpoint(tmp_path / "iseg.pt", {"network": "iseg", "model_config": {}, "model": {}})
+    with pytest.raises(CheckpointError, match="holds a 'iseg' network, not 'fba'"):
+        load_checkpoint(tmp_path / "iseg.pt", "fba")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.pt", "code.pt", "iseg.pt"]   # no temp files

@@ -1,0 +1,176 @@
+"""Prediction from checkpoints: padding, TTA and the memory budget map every output pixel back
+where it belongs; `training predict` writes the four PNGs; bad input is one clear line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+from datagen.imageio import read_alpha, read_image, write_png
+from fba_training_data import real_image
+from training.checkpoint import model_payload, save_checkpoint
+from training.cli import app
+from training.config import config_to_dict
+from training.fusion import fuse_fba
+from training.inference import FBAPredictor, load_predictor
+from training.loops.fba import load_fba_config
+from training.models import FBANet
+
+
+class PixelOracle(nn.Module):
+    """A stand-in network whose output at a pixel depends on that pixel alone (alpha = red,
+    F = image, B = 1 - image): any flip, rotation or padding undone correctly gives back exactly
+    the untransformed answer, so the test sees every mapping mistake."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[int, int]] = []
+
+    def forward(self, image, trimap2, maps):
+        assert image.shape[-2] % 8 == 0 and image.shape[-1] % 8 == 0
+        assert maps.shape[1] == 6 and trimap2.shape[1] == 2
+        self.seen.append(tuple(image.shape[-2:]))
+        return torch.cat([image[:, :1], image, 1 - image], dim=1)
+
+
+def _scene(h=37, w=53, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    image = np.stack([xx * 255 // (w - 1), yy * 255 // (h - 1), rng.integers(0, 256, (h, w))], -1).astype(np.uint8)
+    trimap = np.full((h, w), 128, np.uint8)
+    trimap[:, : w // 5] = 0
+    trimap[:, -w // 5:] = 255
+    return image, trimap
+
+
+def _expected(image, trimap):
+    """Fusion of the oracle's triple at full resolution, then the trimap's known regions."""
+    rgb = torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    alpha, fg, bg = fuse_fba(rgb, rgb[:, :1], rgb, 1 - rgb)
+    alpha = alpha[0, 0].numpy()
+    alpha[trimap == 255], alpha[trimap == 0] = 1.0, 0.0
+    return alpha
+
+
+def _oracle(**kw):
+    return FBAPredictor(PixelOracle(), (6.4, 25.6, 51.2), torch.device("cpu"), **kw)
+
+
+def test_padding_and_every_tta_view_map_back_exactly():
+    image, trimap = _scene()
+    plain = _oracle().predict(image, trimap)
+    assert plain.alpha.shape == trimap.shape and plain.fg.shape == image.shape
+    np.testing.assert_allclose(plain.alpha, _expected(image, trimap), atol=1e-6)
+    tta = _oracle(tta=True, tta_scales=(1.0,))
+    result = tta.predict(image, trimap)
+    assert len(tta.net.seen) == 8 and {(40, 56), (56, 40)} == set(tta.net.seen)  # 2 flips x 4 rotations
+    np.testing.assert_allclose(result.alpha, plain.alpha, atol=1e-6)
+    np.testing.assert_allclose(result.fg, plain.fg, atol=1e-6)
+    fg_region = trimap == 255
+    assert (plain.alpha[fg_region] == 1).all()
+    np.testing.assert_allclose(plain.fg[fg_region], image[fg_region] / 255, atol=1e-6)   # F = image there
+    np.testing.assert_allclose(plain.bg[trimap == 0], image[trimap == 0] / 255, atol=1e-6)
+
+
+def test_images_above_the_memory_budget_are_predicted_scaled_down():
+    image, trimap = _scene(120, 160)
+    image[..., 2] = 90                       # smooth content, so scaling loses nothing that matters
+    small = _oracle(max_pixels=120 * 160 // 4)
+    result = small.predict(image, trimap)
+    (h, w), = small.net.seen
+    assert h * w <= 60 * 80 + 8 * (60 + 80) + 64 and h < 120
+    assert result.alpha.shape == (120, 160)
+    unknown = trimap == 128
+    np.testing.assert_allclose(result.alpha[unknown], _expected(image, trimap)[unknown], atol=0.02)
+
+
+def test_bad_trimaps_are_named():
+    image, trimap = _scene()
+    with pytest.raises(ValueError, match="trimap is 52x37, the image is 53x37"):
+        _oracle().predict(image, trimap[:, 1:])
+    trimap[3, 3] = 7
+    with pytest.raises(ValueError, match="values other than 0/128/255"):
+        _oracle().predict(image, trimap)
+
+
+# --------------------------------------------------------------------------- checkpoints and the CLI
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    cfg = load_fba_config("tiny")
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, model_payload("fba", cfg["model"].to_dict(), FBANet(cfg["model"]), config_to_dict(cfg)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_files(shared_data, tmp_path_factory):
+    image, _, trimap = real_image(shared_data, width=150)        # 150 x 93: not a multiple of 8
+    root = tmp_path_factory.mktemp("real")
+    write_png(root / "image.png", image)
+    write_png(root / "trimap.png", trimap)
+    return root / "image.png", root / "trimap.png"
+
+
+def _predict(checkpoint, image, trimap, out, *extra):
+    return CliRunner().invoke(app, ["predict", "--model", str(checkpoint), "--image", str(image),
+                                    "--trimap", str(trimap), "--out", str(out), "--device", "cpu", *extra])
+
+
+def test_predict_writes_alpha_fg_bg_and_a_composite(checkpoint, real_files, tmp_path):
+    image_path, trimap_path = real_files
+    result = _predict(checkpoint, image_path, trimap_path, tmp_path / "p", "--background", "white")
+    assert result.exit_code == 0, result.output
+    image, trimap = read_image(image_path), read_alpha(trimap_path)
+    alpha, fg = read_alpha(tmp_path / "p" / "alpha.png") / 255.0, read_image(tmp_path / "p" / "fg.png") / 255.0
+    composite = read_image(tmp_path / "p" / "composite.png") / 255.0
+    assert alpha.shape == trimap.shape and read_image(tmp_path / "p" / "bg.png").shape == image.shape
+    assert (alpha[trimap == 255] == 1).all() and (alpha[trimap == 0] == 0).all()
+    np.testing.assert_allclose(composite, alpha[..., None] * fg + (1 - alpha[..., None]), atol=2.5 / 255)
+    # a checkerboard by default, an image file as background
+    assert _predict(checkpoint, image_path, trimap_path, tmp_path / "c", "--tta", "--tta-scales", "1").exit_code == 0
+    behind = read_image(tmp_path / "c" / "composite.png")[trimap == 0]
+    assert len(np.unique(behind[:, 0])) == 2                       # two checker greys
+    result = _predict(checkpoint, image_path, trimap_path, tmp_path / "b", "--background", str(image_path))
+    assert result.exit_code == 0, result.output
+    same = read_image(tmp_path / "b" / "composite.png")[trimap == 0]
+    np.testing.assert_array_equal(same, image[trimap == 0])       # the image behind itself
+
+
+def test_predict_rejects_bad_input_in_one_line(checkpoint, real_files, tmp_path):
+    image_path, trimap_path = real_files
+    trimap = read_alpha(trimap_path)
+    write_png(tmp_path / "small.png", trimap[:, :-1])
+    bad = trimap.copy()
+    bad[0, 0] = 64
+    write_png(tmp_path / "values.png", bad)
+    save_checkpoint(tmp_path / "iseg.pt", {"network": "iseg", "model_config": {}, "model": {}})
+    torch.save(FBANet(load_fba_config("tiny")["model"]).state_dict(), tmp_path / "bare.pt")
+    cases = [(checkpoint, tmp_path / "small.png", "small.png: trimap is 149x93"),
+             (checkpoint, tmp_path / "values.png", "values other than 0/128/255"),
+             (tmp_path / "iseg.pt", trimap_path, "holds a 'iseg' network"),
+             (tmp_path / "bare.pt", trimap_path, "not a training checkpoint")]
+    for model, tri, message in cases:
+        result = _predict(model, image_path, tri, tmp_path / "out")
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and message in lines[0], result.output
+    result = _predict(checkpoint, image_path, trimap_path, tmp_path / "out", "--background", "no-such-colour")
+    assert result.exit_code == 2 and "neither an image file nor a colour" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_evaluation_resolves_checkpoints_and_refuses_other_networks(checkpoint, tmp_path):
+    from training.evaluation.models import ModelError, load_model
+
+    model = load_model(str(checkpoint), "matting")
+    image, trimap = _scene(40, 48)
+    alpha = model.predict_matting(image, trimap)
+    assert alpha.shape == (40, 48) and alpha.dtype == np.float32 and 0 <= alpha.min() <= alpha.max() <= 1
+    np.testing.assert_array_equal(alpha, model.predict_matting(image, trimap))     # deterministic
+    save_checkpoint(tmp_path / "iseg.pt", {"network": "iseg", "model_config": {}, "model": {}})
+    with pytest.raises(ModelError, match="holds a 'iseg' network"):
+        load_model(str(tmp_path / "iseg.pt"), "matting")
+    assert load_predictor(checkpoint).net.config == load_fba_config("tiny")["model"]

@@ -1,0 +1,88 @@
+"""Training checkpoints: one file holds everything a run needs to continue bit for bit.
+
+Contents (plain containers of tensors, numbers and strings only, so loading never executes
+anything from the file: ``torch.load(weights_only=True)``):
+
+``format``/``version``, ``network`` (which network family wrote it, e.g. ``"fba"``),
+``model_config`` (the constructor config), ``model`` (state dict), ``config`` (the whole run
+config as tables), ``optimizer``, ``scheduler``, ``scaler`` (fp16 AMP, else None), ``rng``
+(torch CPU/CUDA generator states) and ``position`` (``step`` done so far, ``epoch``,
+``epoch_step``). Files are written to a temporary name beside the target and renamed over it,
+so a run killed mid-write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "matting-datagen-checkpoint"
+VERSION = 1
+REQUIRED = ("network", "model_config", "model")
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint for the caller; one line naming the file."""
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (with format/version added) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def model_payload(network: str, model_config: dict[str, Any], model: torch.nn.Module,
+                  config: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a predictor needs from a checkpoint (a fit loop adds optimizer, RNG and position)."""
+    return {"network": network, "model_config": model_config, "model": model.state_dict(), "config": config}
+
+
+def load_checkpoint(path: str | Path, network: str | None = None, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint`; ``network``: the family the caller
+    can use (another family, a bare state dict or a pickled object is a CheckpointError)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path}: no such file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise CheckpointError(f"checkpoint {path}: cannot be read as plain tensors and containers "
+                              f"({lines[0] if lines else type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path}: not a training checkpoint of this package "
+                              "(a bare state dict? use --pretrained for ImageNet weights)")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint {path}: format version {payload.get('version')}, "
+                              f"this package reads version {VERSION}")
+    missing = [key for key in REQUIRED if key not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: missing {missing[0]!r}")
+    if network is not None and payload["network"] != network:
+        raise CheckpointError(f"checkpoint {path}: holds a {payload['network']!r} network, "
+                              f"not {network!r}")
+    return payload
+
+
+def rng_state() -> dict[str, Any]:
+    """torch's generator states (the data pipeline draws from (seed, epoch, index), not from these,
+    but dropout or any future random layer would)."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore :func:`rng_state` (CUDA states only where CUDA is available)."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,190 @@
+"""The Gradio page of `training demo`: upload, click, see the mask or alpha, download.
+
+Only this module imports gradio (slow to import, and only the demo needs it). It is a thin
+layer over `training.demo.session`: every handler turns a user error into a message on the
+page and leaves the server serving. Gradio runs these (synchronous) handlers in its worker
+threads, one event at a time per handler, so inference never blocks the server's event loop
+and each click is one model call.
+
+Nothing here reaches the network: analytics and the Hugging Face hub are switched off before
+gradio is imported, no share link is made, the default theme's fonts are served locally, and
+the server binds 127.0.0.1 unless told otherwise.
+"""
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from training.demo.session import MAX_MODEL_PIXELS, DemoInputError, Session, load_demo_model, parse_colour, read_upload
+
+OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+MODES = ("foreground", "background")
+TASK_HELP = {
+    "iseg": "Click on the object to add it (foreground) or on what should not be part of it (background).",
+    "imatting": "Clicks give the matte's foreground and background; the result is a soft alpha.",
+    "matting": "This model takes a trimap: upload one (0 = background, 128 = unknown, 255 = foreground).",
+}
+
+
+class ModelCache:
+    """Models by spec, each built once and shared by every browser session (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, tuple[object, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec: str) -> tuple[object, str]:
+        spec = spec.strip()
+        with self._lock:
+            if spec not in self._models:
+                self._models[spec] = load_demo_model(spec)
+            return self._models[spec]
+
+
+def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
+    """The gr.Blocks page; `default_model` is loaded when the page asks for it (errors shown there)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    import gradio as gr
+
+    from datagen.imageio import write_png
+
+    models = ModelCache()
+
+    def model_status(spec: str) -> str:
+        try:
+            model, task = models.get(spec)
+        except DemoInputError as error:
+            return f"**Model not loaded:** {error}"
+        return f"Model `{spec.strip()}` ({task}): {TASK_HELP[task]}"
+
+    def view(session: Session, task: str, message: str):
+        """The four outputs every handler updates: state, clickable overlay, result, status line."""
+        return session, session.overlay(task), session.result_view(task), message
+
+    def on_upload(path, spec):
+        if path is None:
+            return None, None, None, "Upload an image to start."
+        try:
+            session = Session(read_upload(path), max_pixels=max_pixels)
+        except DemoInputError as error:
+            return None, None, None, f"**Cannot use this upload:** {error}"
+        task = _task(spec)
+        return view(session, task, session.note() + " " + model_status(spec))
+
+    def attempt(session: Session, action, done):
+        """Run `action() -> task` (one model call); bad input or a failing model becomes the
+        status line and the page keeps its picture; on success the page shows `done()`."""
+        try:
+            task = action()
+        except DemoInputError as error:
+            return session, gr.update(), gr.update(), f"**{error}**"
+        except Exception as error:  # noqa: BLE001 - a failing model must not take the page down
+            return session, gr.update(), gr.update(), f"**The model failed:** {type(error).__name__}: {error}"
+        return view(session, task, done())
+
+    def on_click(session: Session | None, spec: str, mode: str, evt: gr.SelectData):
+        if session is None:
+            return None, gr.update(), gr.update(), "Upload an image first."
+        x, y = (int(v) for v in evt.index[:2])
+
+        def action() -> str:
+            model, task = models.get(spec)
+            session.click(model, task, y, x, positive=mode == MODES[0])
+            return task
+
+        start = time.perf_counter()
+        return attempt(session, action, lambda: f"{len(session.clicks)} click(s); the last took "
+                                                f"{time.perf_counter() - start:.2f} s. {session.note()}")
+
+    def on_trimap(session: Session | None, spec: str, path):
+        if session is None or path is None:
+            return session, gr.update(), gr.update(), "Upload an image, then its trimap."
+
+        def action() -> str:
+            model, task = models.get(spec)
+            if task != "matting":
+                raise DemoInputError(f"model {spec.strip()!r} works from clicks ({task}), not from a trimap")
+            session.set_trimap(model, read_upload(path)[..., 0])
+            return task
+
+        return attempt(session, action, lambda: f"Alpha from the trimap. {session.note()}")
+
+    def on_undo(session: Session | None, spec: str):
+        if session is None:
+            return None, gr.update(), gr.update(), "Nothing to undo."
+        session.undo()
+        return view(session, _task(spec), f"{len(session.clicks)} click(s).")
+
+    def on_reset(session: Session | None, spec: str):
+        if session is None:
+            return None, gr.update(), gr.update(), "Nothing to reset."
+        session.reset()
+        return view(session, _task(spec), "Cleared. " + session.note())
+
+    def _task(spec: str) -> str:
+        try:
+            return models.get(spec)[1]
+        except DemoInputError:
+            return "iseg"
+
+    def on_export(session: Session | None, spec: str, colour: str):
+        if session is None or not session.results:
+            return None, "Click (or upload a trimap) first: there is nothing to download yet."
+        try:
+            background = parse_colour(colour)
+        except DemoInputError as error:
+            return None, f"**{error}**"
+        folder = Path(tempfile.mkdtemp(prefix="training-demo-"))   # gradio serves (and caches) these copies
+        paths = []
+        for name, array in session.exports(_task(spec), background).items():
+            path = folder / f"{name}.png"
+            write_png(path, array)
+            paths.append(str(path))
+        return paths, f"Downloads ready ({session.image.shape[1]}x{session.image.shape[0]})."
+
+    with gr.Blocks(title="matting-datagen: click to select", analytics_enabled=False) as app:
+        gr.Markdown("## Click to select\nUpload a picture, then click: the model runs once per click.")
+        with gr.Row():
+            spec_box = gr.Textbox(value=default_model, label="Model (any `training evaluate --model` spec)", scale=4)
+            load_button = gr.Button("Load model", scale=1)
+        model_info = gr.Markdown(elem_id="model-info")
+        status = gr.Markdown("Upload an image to start.", elem_id="status")
+        state = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=260):
+                upload = gr.File(label="Image", type="filepath", elem_id="upload", height=120)
+                mode = gr.Radio(list(MODES), value=MODES[0], label="A click adds", elem_id="mode")
+                with gr.Row():
+                    undo = gr.Button("Undo", elem_id="undo")
+                    reset = gr.Button("Reset", elem_id="reset")
+                trimap = gr.File(label="Trimap (matting models)", type="filepath", elem_id="trimap", height=120)
+                colour = gr.ColorPicker(value="#00ff00", label="Composite colour")
+                export = gr.Button("Prepare downloads", elem_id="export")
+                files = gr.File(label="mask / alpha / foreground / composite", file_count="multiple", elem_id="downloads")
+            canvas = gr.Image(label="Click on the picture", type="numpy", format="png", interactive=False,
+                              elem_id="canvas", height=560, scale=2, buttons=["fullscreen"])
+            result = gr.Image(label="Mask / alpha", type="numpy", format="png", interactive=False, elem_id="result",
+                              height=560, scale=2, buttons=["download", "fullscreen"])
+
+        outputs = [state, canvas, result, status]
+        app.load(model_status, spec_box, model_info)
+        load_button.click(model_status, spec_box, model_info)
+        spec_box.submit(model_status, spec_box, model_info)
+        upload.upload(on_upload, [upload, spec_box], outputs)
+        canvas.select(on_click, [state, spec_box, mode], outputs)
+        trimap.upload(on_trimap, [state, spec_box, trimap], outputs)
+        undo.click(on_undo, [state, spec_box], outputs)
+        reset.click(on_reset, [state, spec_box], outputs)
+        export.click(on_export, [state, spec_box, colour], [files, status])
+    return app
+
+
+def serve(model: str, host: str = "127.0.0.1", port: int = 7860, max_pixels: int = MAX_MODEL_PIXELS) -> None:
+    """Build the page and serve it until interrupted."""
+    app = build_app(model, max_pixels)
+    app.queue(default_concurrency_limit=1)
+    app.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=True, quiet=True,
+               ssr_mode=False, max_file_size="200mb")

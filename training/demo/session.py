@@ -1,0 +1,220 @@
+"""What the click-to-select demo does, without the web page: a pure, testable core.
+
+A `Session` holds one uploaded picture, the model's working copy of it (scaled down when it is
+larger than `max_pixels`, because classic baselines and networks alike are slow or run out of
+memory on a 20 MP photo), the clicks in the working copy's coordinates, and the result after
+each click, so that undo costs nothing and every click costs exactly one model call. Results
+are scaled back to the upload's size for the downloads.
+
+The task follows the model: `predict_iseg` (clicks -> mask), `predict_imatting` (clicks ->
+alpha) or `predict_matting` (trimap -> alpha), as training/evaluation/contracts.py states them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from training.evaluation.contracts import PROTOCOL_METHODS
+from training.evaluation.models import load_model
+
+TASKS = ("iseg", "imatting", "matting")     # tried in this order when a model offers several
+MAX_UPLOAD_PIXELS = 40_000_000                # refused above: decoding alone would take seconds
+MAX_MODEL_PIXELS = 1_000_000                  # scaled for the model above this
+DISPLAY_FG, DISPLAY_BG = (0, 210, 0), (230, 30, 30)
+
+
+class DemoInputError(ValueError):
+    """A user's upload or model spec the demo cannot use; the message is shown on the page."""
+
+
+def load_demo_model(spec: str) -> tuple[object, str]:
+    """Build the model named by `spec` (any spec `training evaluate` accepts) and pick its task:
+    the first of TASKS it implements. Any failure -> DemoInputError (shown on the page: a
+    factory that raises must not take the server down)."""
+    errors: list[str] = []
+    for candidate in TASKS:
+        try:
+            return load_model(spec, candidate), candidate
+        except Exception as error:  # noqa: BLE001 - user factories may raise anything
+            message = str(error) or type(error).__name__
+            errors += [message] if message not in errors else []
+    raise DemoInputError("; ".join(errors))
+
+
+def read_upload(path: str, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
+    """Decode an uploaded file as HxWx3 uint8 RGB, checking its size from the header first (a
+    50 MP photo is refused before its pixels are decoded); DemoInputError names the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    from datagen.imageio import ImageError, read_image
+
+    name = os.path.basename(path)
+    try:
+        with Image.open(path) as header:
+            w, h = header.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise DemoInputError(f"{name}: not a picture this demo can read (PNG, JPEG, BMP, TIFF, WebP)") from None
+    if h * w > max_pixels:
+        raise DemoInputError(f"{name}: {w}x{h} is {h * w / 1e6:.0f} MP, above the demo's limit of "
+                             f"{max_pixels / 1e6:.0f} MP; downscale it first")
+    try:
+        image = read_image(path)
+    except ImageError as error:
+        raise DemoInputError(f"{name}: {error.reason}") from None
+    return np.rint(image / 257.0).astype(np.uint8) if image.dtype == np.uint16 else image
+
+
+def parse_colour(value: str | None) -> tuple[int, int, int]:
+    """The colour picker's value ('#rrggbb', or 'rgb(a)(r, g, b[, a])') as an RGB triple; green if unset."""
+    value = (value or "#00ff00").strip()
+    if value.startswith("rgb"):
+        r, g, b = (round(float(n)) for n in value[value.index("(") + 1 : value.index(")")].split(",")[:3])
+        return r, g, b
+    digits = value.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    try:
+        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    except ValueError:
+        raise DemoInputError(f"not a colour: {value!r}") from None
+
+
+def working_scale(shape: tuple[int, ...], max_pixels: int) -> float:
+    """Factor (<= 1) that brings an image of `shape` to at most `max_pixels` pixels."""
+    pixels = shape[0] * shape[1]
+    return 1.0 if pixels <= max_pixels else math.sqrt(max_pixels / pixels)
+
+
+def resize_to(plane: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """`plane` resized to (h, w): area averaging down, bilinear up, nearest for label maps."""
+    if plane.shape[:2] == tuple(shape):
+        return plane
+    down = shape[0] * shape[1] < plane.shape[0] * plane.shape[1]
+    method = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA if down else cv2.INTER_LINEAR
+    return cv2.resize(plane, (shape[1], shape[0]), interpolation=method)
+
+
+def as_float(result: np.ndarray) -> np.ndarray:
+    """A model output (uint8 0..255 or float) as float32, not clipped: iseg models get their own
+    previous output back as `prev_mask` (training/evaluation/contracts.py)."""
+    result = np.asarray(result)
+    return result.astype(np.float32) / 255.0 if result.dtype == np.uint8 else result.astype(np.float32)
+
+
+@dataclass
+class Session:
+    """One picture being worked on: clicks and the result after each (index k: after k+1 clicks)."""
+
+    image: np.ndarray                       # the upload, HxWx3 uint8
+    max_pixels: int = MAX_MODEL_PIXELS
+    work: np.ndarray = field(init=False)    # the model's copy
+    clicks: list[tuple[int, int, bool]] = field(default_factory=list)   # (y, x, positive) in `work`
+    results: list[np.ndarray] = field(default_factory=list)             # float [0,1] at `work` size
+    trimap: np.ndarray | None = None        # matting: the trimap at `work` size
+
+    def __post_init__(self) -> None:
+        scale = working_scale(self.image.shape, self.max_pixels)
+        h, w = self.image.shape[:2]
+        self.work = resize_to(self.image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+    @property
+    def scaled(self) -> bool:
+        return self.work.shape[:2] != self.image.shape[:2]
+
+    def note(self) -> str:
+        """What the page says about the size the model sees."""
+        h, w = self.image.shape[:2]
+        if not self.scaled:
+            return f"{w}x{h} image; the model sees it at full size."
+        sh, sw = self.work.shape[:2]
+        return (f"{w}x{h} image ({h * w / 1e6:.1f} MP) scaled to {sw}x{sh} for the model "
+                f"(limit {self.max_pixels / 1e6:.1f} MP); results are scaled back to {w}x{h}.")
+
+    @property
+    def current(self) -> np.ndarray:
+        """The latest model output at `work` size, as returned (all zero before the first click)."""
+        return self.results[-1] if self.results else np.zeros(self.work.shape[:2], np.float32)
+
+    @property
+    def shown(self) -> np.ndarray:
+        """The latest result clipped to [0, 1]: what the page shows and the downloads hold."""
+        return np.clip(self.current, 0.0, 1.0)
+
+    def click(self, model, task: str, y: int, x: int, positive: bool) -> np.ndarray:
+        """Add a click at (y, x) of the working copy and run the model once; returns the result."""
+        h, w = self.work.shape[:2]
+        if not (0 <= y < h and 0 <= x < w):
+            raise DemoInputError(f"click at ({x}, {y}) is outside the {w}x{h} picture")
+        if task == "matting":
+            raise DemoInputError("this model takes a trimap, not clicks: upload a trimap")
+        clicks = [*self.clicks, (int(y), int(x), bool(positive))]
+        previous = self.current if task == "iseg" else np.rint(self.shown * 255) / 255   # imatting: as scored, 8 bits
+        method = getattr(model, PROTOCOL_METHODS[task])
+        result = as_float(method(self.work, list(clicks), previous.astype(np.float32)))
+        if result.shape != (h, w):
+            raise DemoInputError(f"the model returned shape {result.shape}, expected {(h, w)}")
+        self.clicks, self.results = clicks, [*self.results, result]
+        return result
+
+    def set_trimap(self, model, trimap: np.ndarray) -> np.ndarray:
+        """Matting models: run once on `trimap` (any size, {0, 128, 255} after rounding) -> alpha."""
+        if trimap.ndim == 3:
+            trimap = trimap[..., 0]
+        if trimap.shape[:2] != self.image.shape[:2]:
+            raise DemoInputError(f"the trimap is {trimap.shape[1]}x{trimap.shape[0]}, the image "
+                                 f"{self.image.shape[1]}x{self.image.shape[0]}")
+        levels = np.where(trimap < 64, 0, np.where(trimap > 191, 255, 128)).astype(np.uint8)
+        self.trimap = resize_to(levels, self.work.shape[:2], nearest=True)
+        result = as_float(model.predict_matting(self.work, self.trimap))
+        self.clicks, self.results = [], [result]
+        return result
+
+    def undo(self) -> None:
+        """Drop the last click and its result (no model call: the previous result is kept)."""
+        if self.clicks:
+            self.clicks, self.results = self.clicks[:-1], self.results[:-1]
+
+    def reset(self) -> None:
+        self.clicks, self.results, self.trimap = [], [], None
+
+    # -- what the page shows and offers for download --------------------------------------
+    def overlay(self, task: str) -> np.ndarray:
+        """The working copy with the result tinted (mask: > 0.5; alpha: by opacity) and the clicks."""
+        base = self.work.astype(np.float32)
+        weight = (self.current > 0.5).astype(np.float32) if task == "iseg" else self.shown
+        tinted = base * (1 - 0.45 * weight[..., None]) + 0.45 * weight[..., None] * np.float32([40, 120, 255])
+        out = np.rint(tinted).astype(np.uint8)
+        radius = max(3, round(max(out.shape[:2]) / 120))
+        for y, x, positive in self.clicks:
+            cv2.circle(out, (x, y), radius, DISPLAY_FG if positive else DISPLAY_BG, -1, cv2.LINE_AA)
+            cv2.circle(out, (x, y), radius, (255, 255, 255), 1, cv2.LINE_AA)
+        return out
+
+    def result_view(self, task: str) -> np.ndarray:
+        """The result at `work` size as uint8: the mask (prob > 0.5) for iseg, the alpha otherwise."""
+        if task == "iseg":
+            return (self.current > 0.5).astype(np.uint8) * 255
+        return np.rint(self.shown * 255).astype(np.uint8)
+
+    def full_result(self) -> np.ndarray:
+        """The latest result at the upload's size, float [0, 1]."""
+        return resize_to(self.shown, self.image.shape[:2])
+
+    def exports(self, task: str, colour: tuple[int, int, int]) -> dict[str, np.ndarray]:
+        """Arrays to download at the upload's size: mask (0/255), alpha, foreground RGBA, composite."""
+        alpha = self.full_result()
+        mask = alpha > 0.5
+        matte = mask.astype(np.float32) if task == "iseg" else alpha
+        a8 = np.rint(matte * 255).astype(np.uint8)
+        composite = self.image.astype(np.float32) * matte[..., None] + np.float32(colour) * (1 - matte[..., None])
+        return {
+            "mask": (mask * 255).astype(np.uint8),
+            "alpha": np.rint(alpha * 255).astype(np.uint8),
+            "foreground": np.dstack([self.image, a8]),
+            "composite": np.rint(composite).astype(np.uint8),
+        }

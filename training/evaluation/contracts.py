@@ -1,0 +1,78 @@
+"""The model contracts of the three evaluation protocols, stated as ``typing.Protocol`` classes.
+
+A model is any object with the one method its protocol calls; nothing has to inherit from
+these classes. The baselines (:mod:`training.evaluation.baselines`) and the trained networks
+(through ``training.inference.load_predictor``) implement them, ``models.load_model`` checks
+a built model against them, and the per-sample loops (:mod:`training.evaluation.sample_loops`)
+call them. Stating the shapes, dtypes and ranges here is what lets a network trained elsewhere
+plug into every report and the demo without reading the loops.
+
+Shared conventions: ``image`` is HxWx3 RGB, uint8 or uint16 (benchmarks keep their source
+precision); a click is ``(y, x, is_positive)`` in pixel coordinates of ``image``; ``clicks`` is
+every click so far in click order, the newest last. A method returns an HxW array; anything
+else is reported as a failure of that sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from training.evaluation.robots import Click
+
+
+@runtime_checkable
+class IsegModel(Protocol):
+    """Interactive segmentation (click-by-click protocol, metrics spec §B.3)."""
+
+    def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
+        """Foreground probability after ``clicks``.
+
+        ``prev_mask`` is the HxW float32 probability this model returned for the previous
+        click (all zero before the first). Returns HxW float (not clipped: the protocol
+        thresholds at 0.49 or 0.5, so values outside [0, 1] stay visible) or uint8 0..255.
+        """
+        ...
+
+
+@runtime_checkable
+class MattingModel(Protocol):
+    """Trimap matting (Composition-1k protocol, metrics spec §A.6)."""
+
+    def predict_matting(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        """Alpha for ``trimap`` (HxW uint8: 0 background, 128 unknown, 255 foreground).
+
+        Returns HxW float in [0, 1] or uint8; the protocol quantises it to 8 bits and
+        overwrites the known trimap regions before scoring, so only the unknown region counts.
+        """
+        ...
+
+
+@runtime_checkable
+class ImattingModel(Protocol):
+    """Interactive matting (Interactive Composition-100 protocol, metrics spec §B.7)."""
+
+    def predict_imatting(self, image: np.ndarray, clicks: Sequence[Click], prev_alpha: np.ndarray) -> np.ndarray:
+        """Alpha after ``clicks``.
+
+        ``prev_alpha`` is the HxW float32 previous prediction as scored (quantised to 8 bits,
+        divided by 255; all zero before the first click). Returns HxW float in [0, 1] or uint8.
+        """
+        ...
+
+
+CONTRACTS: dict[str, type] = {"iseg": IsegModel, "matting": MattingModel, "imatting": ImattingModel}
+PROTOCOL_METHODS: dict[str, str] = {"iseg": "predict_iseg", "matting": "predict_matting", "imatting": "predict_imatting"}
+
+
+def implements(model: object, protocol: str) -> bool:
+    """Whether ``model`` offers the method ``protocol`` calls, as a callable.
+
+    ``isinstance`` on a runtime-checkable Protocol only tests that the attribute exists (and is
+    not None), so the callable test is added: a model with ``predict_iseg = 0.5`` must not pass.
+    """
+    if protocol not in CONTRACTS:
+        raise ValueError(f"unknown protocol {protocol!r}; use {', '.join(CONTRACTS)}")
+    return isinstance(model, CONTRACTS[protocol]) and callable(getattr(model, PROTOCOL_METHODS[protocol]))

@@ -1,0 +1,158 @@
+"""One sample through one protocol: the click-by-click loop (§B.3), trimap matting (§A.6) and
+interactive matting (§B.7).
+
+Each loop asks a robot (:mod:`training.evaluation.robots`) for the next click, calls the model's
+contract method (:mod:`training.evaluation.contracts`), converts and scores its answer, and
+returns a JSON-ready record. Nothing here knows about datasets, processes or reports, so the
+same loops serve a benchmark run, a test with an oracle model and a training-time check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from datagen.compose.convert import alpha_to_uint8, quantize_alpha, to_probability
+from training.evaluation.contracts import ImattingModel, IsegModel, MattingModel
+from training.evaluation.metrics import (
+    gt_from_benchmark,
+    iou,
+    mask_by_trimap,
+    matting_errors,
+    whole_image_errors,
+)
+from training.evaluation.noc import chosen_region, corrective_accuracy, noc_per_image
+from training.evaluation.robots import (
+    NO_ERROR,
+    Click,
+    next_click_largest_region,
+    next_click_matting,
+    next_click_ritm,
+)
+
+ROBOTS = {"R": next_click_ritm, "L": next_click_largest_region}
+NOC_THRESHOLDS = (0.80, 0.85, 0.90)
+
+
+@dataclass(frozen=True)
+class IsegConfig:
+    """Protocol R: RITM clicker, prob > 0.49. Protocol L: thesis robot, prob ≥ 0.5 (its code's rule).
+
+    ``target``: stop an image early once IoU ≥ target (NoC-only runs); ``None`` runs every
+    click, which the per-click curves (mIoU@k, AuC, shares) need.
+    """
+
+    robot: str = "R"
+    max_clicks: int = 20
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.robot not in ROBOTS:
+            raise ValueError(f"unknown robot {self.robot!r}; use R or L")
+
+    def binarize(self, prob: np.ndarray) -> np.ndarray:
+        return prob > 0.49 if self.robot == "R" else prob >= 0.5
+
+    @property
+    def threshold_rule(self) -> str:
+        return "prob > 0.49" if self.robot == "R" else "prob >= 0.5"
+
+
+def config_dict(config: IsegConfig) -> dict:
+    """The settings a report records for an iseg run, the threshold rule spelled out."""
+    return {**asdict(config), "threshold_rule": config.threshold_rule}
+
+
+def _check_output(name: str, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    out = np.asarray(out)
+    if out.shape != shape[:2]:
+        raise ValueError(f"model {name} returned shape {out.shape}, expected {shape[:2]}")
+    return out
+
+
+def _clicks_json(clicks: list[Click]) -> list[list]:
+    return [[int(y), int(x), bool(p)] for y, x, p in clicks]
+
+
+def run_iseg_sample(model: IsegModel, image: np.ndarray, gt: np.ndarray, config: IsegConfig) -> dict:
+    """Click-by-click loop of §B.3 for one image; gt is int {−1, 0, 1}."""
+    robot = ROBOTS[config.robot]
+    h, w = gt.shape
+    prob = np.zeros((h, w), np.float32)
+    pred = np.zeros((h, w), bool)
+    clicks: list[Click] = []
+    ious, corrective, seconds = [], [], 0.0
+    for _ in range(config.max_clicks):
+        click = robot(gt, pred, clicks)
+        if click == NO_ERROR:                 # protocol L's reference loop clicks (H−1, W−1), negative
+            click = (h - 1, w - 1, False)
+        region = chosen_region(gt, pred, click)
+        clicks.append(click)
+        t0 = time.perf_counter()
+        prob = to_probability(_check_output("predict_iseg", model.predict_iseg(image, list(clicks), prob), gt.shape))
+        seconds += time.perf_counter() - t0
+        pred = config.binarize(prob)
+        ious.append(iou(gt, pred))
+        corrective.append(corrective_accuracy(gt, region, pred))
+        if config.target is not None and ious[-1] >= config.target:
+            break
+    record = {"ious": ious, "clicks": _clicks_json(clicks), "corrective": corrective, "model_seconds": seconds}
+    for thr in NOC_THRESHOLDS:
+        record[f"noc{round(thr * 100)}"] = noc_per_image(ious, thr, config.max_clicks)
+    return record
+
+
+def run_matting_sample(model: MattingModel, image: np.ndarray, alpha: np.ndarray, trimap: np.ndarray) -> dict:
+    """Composition-1k style: quantise, mask by the trimap, then the four metrics over trimap == 128."""
+    t0 = time.perf_counter()
+    out = _check_output("predict_matting", model.predict_matting(image, trimap), alpha.shape)
+    seconds = time.perf_counter() - t0
+    pred = mask_by_trimap(quantize_alpha(out), trimap)
+    return {**matting_errors(pred, alpha_to_uint8(alpha), trimap), "model_seconds": seconds}
+
+
+def run_imatting_sample(model: ImattingModel, image: np.ndarray, alpha: np.ndarray, max_clicks: int = 20) -> dict:
+    """Interactive Composition-100 loop (§B.7): matting robot click, predict, whole-image metrics."""
+    gt = alpha_to_uint8(alpha)
+    h, w = gt.shape
+    pred = np.zeros((h, w), np.uint8)
+    clicks: list[Click] = []
+    per_click: dict[str, list[float]] = {}
+    seconds = 0.0
+    for _ in range(max_clicks):
+        click = next_click_matting(gt, pred, clicks)
+        if click == NO_ERROR:                 # perfect matte: same explicit mapping as protocol L
+            click = (h - 1, w - 1, False)
+        clicks.append(click)
+        t0 = time.perf_counter()
+        out = _check_output("predict_imatting", model.predict_imatting(image, list(clicks), pred.astype(np.float32) / 255), gt.shape)
+        seconds += time.perf_counter() - t0
+        pred = quantize_alpha(out)
+        for name, value in whole_image_errors(pred, gt).items():
+            per_click.setdefault(name, []).append(value)
+    return {"per_click": per_click, "clicks": _clicks_json(clicks), "model_seconds": seconds}
+
+
+def run_sample(protocol: str, model, sample: Mapping[str, np.ndarray], *, config: IsegConfig | None = None,
+               max_clicks: int = 20) -> dict:
+    """A benchmark sample (the fields of a ``benchmark`` dataset) through ``protocol``'s loop.
+
+    A sample without the fields its protocol needs raises ``ValueError`` naming them.
+    """
+    if protocol == "iseg":
+        if "mask" not in sample:
+            raise ValueError("benchmark sample has no mask")
+        gt = gt_from_benchmark(sample["mask"], sample.get("ignore"))
+        return run_iseg_sample(model, sample["image"], gt, config or IsegConfig(max_clicks=max_clicks))
+    if protocol == "matting":
+        if "alpha" not in sample or "trimap" not in sample:
+            raise ValueError("matting protocol needs alpha and trimap")
+        return run_matting_sample(model, sample["image"], sample["alpha"], sample["trimap"])
+    if protocol == "imatting":
+        if "alpha" not in sample:
+            raise ValueError("interactive matting protocol needs alpha")
+        return run_imatting_sample(model, sample["image"], sample["alpha"], max_clicks)
+    raise ValueError(f"unknown protocol {protocol!r}")

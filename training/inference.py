@@ -1,0 +1,153 @@
+"""Trained checkpoints as models: ``load_predictor(path)`` for the evaluation protocols and predict.
+
+An FBA checkpoint becomes an :class:`FBAPredictor` whose ``predict_matting(image, trimap)``
+returns alpha (the evaluation's matting Protocol) and whose ``predict`` also returns F and B.
+
+Test time follows the thesis (Ch. 4.3.4, 4.3.7): the network sees the full-resolution image
+(padded to a multiple of 8 by mirroring, then cropped back); with ``tta`` every combination of
+horizontal flip, the four 90-degree rotations and the ``tta_scales`` is predicted and the
+(alpha, F, B) triples, mapped back, are averaged; then one fusion step (Eq. 4.3-4.5) makes the
+triple agree with the image, and the trimap's definite regions are imposed (alpha 1 and F = image
+in the foreground, alpha 0 and B = image in the background).
+
+Memory budget: an image above ``max_pixels`` is predicted at the largest scale under the budget
+and the triple is resized back (bilinear), rather than tiled: the pyramid pooling module sees the
+whole image for global context, which tiles would cut apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import torch
+
+from datagen.compose.trimap import check_trimap, trimap_masks
+from training.checkpoint import CheckpointError, load_checkpoint
+from training.data import distance_maps
+from training.distributed import resolve_device
+from training.fusion import fuse_fba
+from training.models import FBAConfig, FBANet
+from training.models.fba import OUTPUT_STRIDE
+
+if TYPE_CHECKING:
+    from training.inference_imatting import ImattingPredictor
+
+DEFAULT_MAX_PIXELS = 4_200_000
+"""About 2048 x 2048: Composition-1k's largest images fit at full resolution."""
+DEFAULT_TTA_SCALES = (1.0, 1.5)
+
+
+@dataclass(frozen=True)
+class MattingPrediction:
+    """alpha HxW, fg and bg HxWx3, float32 in [0, 1]."""
+
+    alpha: np.ndarray
+    fg: np.ndarray
+    bg: np.ndarray
+
+
+class FBAPredictor:
+    """A trained FBA network with its test-time procedure (see the module notes)."""
+
+    def __init__(self, net: FBANet, sigmas: tuple[float, ...], device: torch.device, *, tta: bool = False,
+                 tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 source: str = "") -> None:
+        if max_pixels < OUTPUT_STRIDE ** 2:
+            raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
+        self.net = net.to(device).eval()
+        self.sigmas = tuple(sigmas)
+        self.device = device
+        self.tta = tta
+        self.tta_scales = tuple(tta_scales) if tta else (1.0,)
+        self.max_pixels = max_pixels
+        self.source = source
+
+    def __repr__(self) -> str:
+        return (f"FBAPredictor(checkpoint={self.source!r}, tta={self.tta}, tta_scales={self.tta_scales}, "
+                f"max_pixels={self.max_pixels})")
+
+    def predict_matting(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        """HxW float32 alpha in [0, 1] for an HxWx3 uint8 image and its {0, 128, 255} trimap."""
+        return self.predict(image, trimap).alpha
+
+    def predict(self, image: np.ndarray, trimap: np.ndarray) -> MattingPrediction:
+        """alpha, F and B for ``image`` (HxWx3 uint8 RGB) and ``trimap`` (same size, 0/128/255)."""
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image must be HxWx3 uint8, got {image.dtype} {image.shape}")
+        trimap = check_trimap(trimap, image.shape[:2])
+        h, w = trimap.shape
+        rgb = image.astype(np.float32) / 255.0
+        cap = (self.max_pixels / (h * w)) ** 0.5
+        views = [(min(s * min(1.0, cap), cap), flip, k) for s in self.tta_scales for flip in ((False, True) if self.tta else (False,))
+                 for k in (range(4) if self.tta else (0,))]
+        total = np.zeros((h, w, 7), np.float32)
+        for scale, flip, k in views:
+            total += self._view(rgb, trimap, scale, flip, k)
+        mean = torch.from_numpy(total / len(views)).permute(2, 0, 1)[None]
+        alpha, fg, bg = fuse_fba(torch.from_numpy(rgb).permute(2, 0, 1)[None], mean[:, :1], mean[:, 1:4], mean[:, 4:7])
+        alpha, fg, bg = alpha[0, 0].numpy(), fg[0].permute(1, 2, 0).numpy(), bg[0].permute(1, 2, 0).numpy()
+        is_fg, is_bg = trimap_masks(trimap)
+        alpha = np.where(is_fg, 1.0, np.where(is_bg, 0.0, alpha)).astype(np.float32)
+        fg = np.where(is_fg[..., None], rgb, fg).astype(np.float32)
+        bg = np.where(is_bg[..., None], rgb, bg).astype(np.float32)
+        return MattingPrediction(alpha, np.ascontiguousarray(fg), np.ascontiguousarray(bg))
+
+    def _view(self, rgb: np.ndarray, trimap: np.ndarray, scale: float, flip: bool, k: int) -> np.ndarray:
+        """The network's HxWx7 output for one transformed view, mapped back to the input grid."""
+        h, w = trimap.shape
+        img, tri = (np.rot90(a[:, ::-1] if flip else a, k) for a in (rgb, trimap))
+        th, tw = tri.shape
+        sh, sw = max(1, round(th * scale)), max(1, round(tw * scale))
+        if (sh, sw) != (th, tw):
+            img = cv2.resize(np.ascontiguousarray(img), (sw, sh), interpolation=cv2.INTER_AREA if scale < 1
+                             else cv2.INTER_LINEAR)
+            tri = cv2.resize(np.ascontiguousarray(tri), (sw, sh), interpolation=cv2.INTER_NEAREST)
+        out = self._forward(np.ascontiguousarray(img), np.ascontiguousarray(tri))
+        if (sh, sw) != (th, tw):
+            out = cv2.resize(out, (tw, th), interpolation=cv2.INTER_LINEAR)
+        out = np.rot90(out, -k)
+        return out[:, ::-1] if flip else out
+
+    def _forward(self, rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        """One network pass: pad to a multiple of the output stride by mirroring, crop back."""
+        h, w = trimap.shape
+        ph, pw = -h % OUTPUT_STRIDE, -w % OUTPUT_STRIDE
+        rgb = np.pad(rgb, ((0, ph), (0, pw), (0, 0)), mode="symmetric")
+        trimap = np.pad(trimap, ((0, ph), (0, pw)), mode="symmetric")
+        is_fg, is_bg = trimap_masks(trimap)
+        maps = distance_maps(is_fg, is_bg, self.sigmas)
+        to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None].to(self.device)  # noqa: E731
+        with torch.no_grad():
+            out = self.net(to_t(rgb.transpose(2, 0, 1)), to_t(np.stack([is_fg, is_bg])), to_t(maps))
+        return out[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
+
+
+def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,
+                   tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES,
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> FBAPredictor | ImattingPredictor:
+    """The model in checkpoint ``path`` with its test-time procedure; a checkpoint of a network
+    this function does not serve, or a file that is no checkpoint, is a CheckpointError."""
+    state = load_checkpoint(path)
+    if state["network"] not in ("fba", "imatting"):
+        raise CheckpointError(f"checkpoint {path}: holds a {state['network']!r} network; "
+                              "load_predictor serves 'fba' and 'imatting' checkpoints")
+    try:
+        net = FBANet(FBAConfig.from_dict(state["model_config"]))
+        net.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {path}: weights do not fit its model config ({first})") from None
+    sigmas = state.get("config", {}).get("data", {}).get("distance_sigmas")
+    if sigmas is None:
+        raise CheckpointError(f"checkpoint {path}: no data.distance_sigmas in its config")
+    predictor = FBAPredictor(net, tuple(sigmas), resolve_device(device), tta=tta, tta_scales=tta_scales,
+                             max_pixels=max_pixels, source=str(path))
+    if state["network"] == "imatting":     # the same network with click input: training.inference_imatting
+        from training.inference_imatting import ImattingPredictor
+        return ImattingPredictor(predictor, state["config"]["schedule"]["click_radius"])
+    return predictor

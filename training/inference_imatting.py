@@ -1,0 +1,93 @@
+"""Interactive matting checkpoints as models: clicks or scribbles in, alpha (and F, B) out.
+
+The network is an FBA network with click input (:mod:`training.models.imatting`), so its test-time
+procedure is :class:`training.inference.FBAPredictor`'s unchanged (mirror padding, optional TTA,
+fusion, the user's definite pixels imposed); only the input differs: the clicks become a sparse
+trimap (:func:`training.data.clicks.click_trimap`, with the disk radius the network was trained
+with). ``prev_alpha`` of the evaluation contract is not used: the thesis network sees the image
+and the clicks only (early fusion), so a prediction never depends on the evaluation order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from datagen.imageio import check_same_size, checked_trimap, read_alpha
+from training.data.clicks import CLICK_RADIUS_PX, click_trimap, scribble_trimap
+from training.evaluation.robots import Click
+from training.inference import FBAPredictor, MattingPrediction
+
+
+class ImattingPredictor:
+    """``predict_imatting(image, clicks, prev_alpha)`` (the evaluation's ImattingModel contract)
+    over an :class:`FBAPredictor`; ``predict(image, trimap)`` takes a (sparse) trimap directly."""
+
+    def __init__(self, matting: FBAPredictor, click_radius: int = CLICK_RADIUS_PX) -> None:
+        self.matting = matting
+        self.click_radius = int(click_radius)
+
+    def __repr__(self) -> str:
+        return f"ImattingPredictor({self.matting!r}, click_radius={self.click_radius})"
+
+    def predict(self, image: np.ndarray, trimap: np.ndarray) -> MattingPrediction:
+        return self.matting.predict(_as_uint8(image), trimap)
+
+    def predict_clicks(self, image: np.ndarray, clicks: Sequence[Click]) -> MattingPrediction:
+        return self.predict(image, click_trimap(np.asarray(image).shape[:2], clicks, self.click_radius))
+
+    def predict_imatting(self, image: np.ndarray, clicks: Sequence[Click], prev_alpha: np.ndarray) -> np.ndarray:
+        return self.predict_clicks(image, clicks).alpha
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Benchmarks may keep 16-bit images; the network takes 8-bit colour."""
+    image = np.asarray(image)
+    return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image
+
+
+def read_clicks(path: str | Path, shape: tuple[int, int]) -> list[Click]:
+    """Clicks from a JSON file ``[[y, x, is_positive], ...]`` (the evaluation reports' form),
+    checked against the image ``shape``; anything else is one ``ValueError`` naming the file."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"--clicks {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--clicks {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    ok = isinstance(raw, list) and raw and all(
+        isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and not isinstance(v, bool) for v in c[:2])
+        and isinstance(c[2], bool) for c in raw)
+    if not ok:
+        raise ValueError(f"--clicks {path}: expected a non-empty list of [y, x, is_positive] (ints, ints, true/false)")
+    h, w = shape
+    for y, x, _ in raw:
+        if not (0 <= y < h and 0 <= x < w):
+            raise ValueError(f"--clicks {path}: click [{y}, {x}] lies outside the {w}x{h} image")
+    return [(y, x, p) for y, x, p in raw]
+
+
+def read_user_input(shape: tuple[int, int], image_name: str, *, trimap: str | Path | None = None,
+                    clicks: str | Path | None = None, scribbles_fg: str | Path | None = None,
+                    scribbles_bg: str | Path | None = None, radius: int = CLICK_RADIUS_PX) -> np.ndarray:
+    """The (possibly sparse) trimap of ``training predict``'s user input: a trimap file, a clicks
+    JSON file, or a pair of FG/BG scribble images (non-zero = scribbled), exactly one of them."""
+    given = [trimap is not None, clicks is not None, scribbles_fg is not None or scribbles_bg is not None]
+    if sum(given) != 1:
+        raise ValueError("give exactly one of --trimap, --clicks, or --scribbles-fg with --scribbles-bg")
+    reference = f"the image {image_name}"
+    if trimap is not None:
+        return checked_trimap(trimap, read_alpha(trimap), reference, shape)
+    if clicks is not None:
+        return click_trimap(shape, read_clicks(clicks, shape), radius)
+    if scribbles_fg is None or scribbles_bg is None:
+        raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
+    masks = []
+    for name, path in (("FG scribble", scribbles_fg), ("BG scribble", scribbles_bg)):
+        mask = read_alpha(path)
+        check_same_size(path, name, mask, reference, shape)
+        masks.append(mask)
+    return scribble_trimap(*masks)

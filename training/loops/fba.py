@@ -1,0 +1,72 @@
+"""FBA matting training (thesis Ch. 4.3): the network, its data and its loss as a fit-loop Task.
+
+The config has three tables: ``[model]`` (:class:`training.models.FBAConfig`), ``[data]``
+(:class:`training.data.MattingDataConfig`) and ``[train]`` (:class:`training.config.TrainConfig`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import Tensor, nn
+
+from training.config import TrainConfig, config_to_dict, load_config
+from training.data import MattingData, MattingDataConfig
+from training.distributed import World
+from training.loops.engine import FitResult, Task, fit
+from training.losses import fba_loss
+from training.models import FBAConfig, FBANet
+
+NETWORK = "fba"
+SCHEMA = {"model": FBAConfig, "data": MattingDataConfig, "train": TrainConfig}
+
+
+def load_fba_config(name: str | Path, overrides=()) -> dict[str, Any]:
+    """A shipped FBA config by stem (``thesis``, ``tiny``) or a TOML path, with ``--set`` overrides."""
+    return load_config(name, NETWORK, SCHEMA, overrides)
+
+
+def fba_batch_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict[str, float]]:
+    """Forward the batch once, then the mean of the per-sample losses.
+
+    The loss normalises by the unknown-pixel count; taken over a whole batch that would weigh a
+    sample by its band width. Per sample, every sample weighs the same, so a batch of b on N DDP
+    ranks (gradients averaged) is exactly the update of one rank with a batch of N x b.
+    """
+    out = model(batch["image"], batch["trimap2"], batch["trimap_maps"])
+    n = out.shape[0]
+    total, parts = None, {}
+    for b in range(n):
+        one = {k: v[b:b + 1] for k, v in batch.items() if isinstance(v, Tensor) and v.ndim >= 1}
+        loss, sample_parts = fba_loss(out[b:b + 1], one)
+        total = loss if total is None else total + loss
+        for key, value in sample_parts.items():
+            parts[key] = parts.get(key, 0.0) + value / n
+    return total / n, parts
+
+
+def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: str | None = None,
+            backgrounds: str | None = None, matting: str | None = None, max_steps: int | None = None,
+            resume: bool = False, pretrained: str | None = None, amp: str = "none", progress: bool = True,
+            report: Callable[[str], None] = print) -> FitResult:
+    """Train FBA from an ``objects`` + ``backgrounds`` bank pair (online compositing) or ``matting``
+    shards; ``pretrained``: local ImageNet ResNet-50 weights for the encoder (ignored on resume,
+    where the checkpoint already holds every weight)."""
+    train: TrainConfig = config["train"]
+    model_cfg: FBAConfig = config["model"]
+    data_cfg: MattingDataConfig = config["data"]
+    if matting is not None:
+        data = MattingData(data_cfg, matting=matting, seed=train.seed)
+    else:
+        data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, seed=train.seed)
+    torch.manual_seed(train.seed)          # the initial weights are part of "same seed, same run"
+    model = FBANet(model_cfg)
+    if pretrained and not resume:
+        loaded = model.load_pretrained(pretrained)
+        if world.is_main:
+            report(f"pretrained encoder from {pretrained}: {loaded}")
+    task = Task(network=NETWORK, model=model, model_config=model_cfg.to_dict(), dataset=data,
+                paired=data_cfg.rescale_every_second, loss=fba_batch_loss, config=config_to_dict(config))
+    return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)

@@ -1,0 +1,213 @@
+"""The interactive segmentation network of thesis Ch. 3.2.1 (Tables 3.1 and 3.2).
+
+Two streams, fused late:
+
+* image stream: the GN+WS ResNet-50 at output stride 8 (:mod:`training.models.resnet_gnws`)
+  on 9 channels, ImageNet-normalised RGB and the 6 Gaussian click maps;
+* interaction stream (Table 3.1): the previous mask and the 6 click maps (7 channels) through six
+  plain convolutions with LeakyReLU, strides 1, 2, 1, 2, 2, 1, so its last layer is at H/8 like
+  the image stream's.
+
+Decoder (Table 3.2): ``layer4`` and interaction ``conv6`` concatenated, pyramid pooling
+(2048 + 256 in, 4 x 256 pooled: the 3328 channels of the table), conv1, conv2 (up),
++ ``layer1`` and interaction ``conv4`` (768), conv3 (up), + the stem and interaction ``conv2``,
+conv4 (up), + image and clicks (64 + 3 + 6 = 73), conv5, conv6, 1x1 conv7 clipped to [0, 1],
+then the 5x5 deep guided filter (:mod:`training.models.guided_filter`). The table lists 384
+channels at the stem concatenation; 256 + 64 (stem) + 128 (interaction conv2) = 448 is what the
+named inputs give, and what is built here.
+
+Click maps: ``exp(-d^2 / (2 (sigma L)^2))`` of the distance to the nearest click of each kind,
+sigma in {0.02, 0.04, 0.08}, ``L`` the image's longer side (the thesis trains on square 352 px
+crops, where every choice of L agrees).
+
+Output: :meth:`IsegNet.forward` returns the raw prediction (what the loss of Eq. 3.1 sees,
+including its click term); :func:`force_clicks` sets clicked pixels to their label, which is
+what a user and the click robot see (:meth:`IsegNet.predict`). Any H x W is accepted: the input
+is padded by mirroring to a multiple of 8 and the output cropped back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from training.data.encodings import distance_maps
+from training.evaluation.robots import Click
+from training.models.fba import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, PyramidPooling, _ConvLReLUGN, _up2
+from training.models.guided_filter import DeepGuidedFilter
+from training.models.pretrained import PretrainedReport, load_encoder_weights
+from training.models.resnet_gnws import ResNetGNWS
+
+CLICK_SIGMAS = (0.02, 0.04, 0.08)
+"""Click-map sigmas as fractions of the image's longer side (thesis Ch. 3.2.1)."""
+INTERACTION_STRIDES = (1, 2, 1, 2, 2, 1)
+"""Table 3.1: strides of interaction conv1..conv6."""
+
+
+@dataclass(frozen=True)
+class IsegNetConfig:
+    """Everything needed to rebuild an :class:`IsegNet`; defaults are the thesis network."""
+
+    width: int = 64
+    blocks: tuple[int, ...] = (3, 4, 6, 3)
+    gn_groups: int = 32
+    ppm_bins: tuple[int, ...] = (1, 2, 3, 6)
+    ppm_channels: int = 256
+    interaction_channels: tuple[int, ...] = (64, 128, 256, 256, 256, 256)
+    decoder_channels: tuple[int, ...] = (256, 256, 256, 64, 32, 16)
+    guided_radius: int = 2
+    guided_eps: float = 1e-2
+    leaky_slope: float = 0.01
+    click_sigmas: tuple[float, ...] = CLICK_SIGMAS
+
+    def __post_init__(self) -> None:
+        for name, count in (("blocks", 4), ("interaction_channels", 6), ("decoder_channels", 6), ("ppm_bins", None)):
+            value = getattr(self, name)
+            if not (isinstance(value, tuple) and value and (count is None or len(value) == count)
+                    and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
+                raise ValueError(f"model config {name} must be {count or 'some'} positive integers, got {value!r}")
+        for name in ("width", "gn_groups", "ppm_channels", "guided_radius"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(f"model config {name} must be a positive integer, got {value!r}")
+        if len(self.click_sigmas) != 3 or min(self.click_sigmas) <= 0:
+            raise ValueError(f"model config click_sigmas must be three positive fractions, got {self.click_sigmas!r}")
+
+    @classmethod
+    def tiny(cls) -> "IsegNetConfig":
+        """A CPU-sized variant with the same structure, for tests and smoke runs."""
+        return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, interaction_channels=(8, 16, 16, 16, 16, 16),
+                   decoder_channels=(32, 32, 32, 16, 16, 8))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "IsegNetConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown iseg model config key {unknown[0]!r} (valid: {', '.join(sorted(names))})")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def click_masks(shape: tuple[int, int], clicks: list[Click] | tuple[Click, ...]) -> np.ndarray:
+    """2xHxW float32: 1 at each positive click (channel 0) and each negative click (channel 1)."""
+    masks = np.zeros((2, *shape), np.float32)
+    for y, x, positive in clicks:
+        masks[0 if positive else 1, y, x] = 1.0
+    return masks
+
+
+def click_maps(masks: np.ndarray, sigmas: tuple[float, ...] = CLICK_SIGMAS) -> np.ndarray:
+    """6xHxW float32 Gaussian click maps of 2xHxW click masks (positive maps first), with the
+    sigmas in pixels ``sigma x`` the longer side."""
+    side = max(masks.shape[1:])
+    return distance_maps(masks[0] > 0, masks[1] > 0, tuple(s * side for s in sigmas))
+
+
+def force_clicks(prob: Tensor, masks: Tensor) -> Tensor:
+    """``prob`` (Bx1xHxW) with positive-click pixels set to 1 and negative ones to 0."""
+    return torch.where(masks[:, :1] > 0, torch.ones_like(prob), torch.where(masks[:, 1:2] > 0, torch.zeros_like(prob), prob))
+
+
+class InteractionStream(nn.Module):
+    """Table 3.1: six 3x3 convolutions with LeakyReLU; returns every layer's output."""
+
+    def __init__(self, channels: tuple[int, ...], slope: float) -> None:
+        super().__init__()
+        cin, layers = 7, []
+        for cout, stride in zip(channels, INTERACTION_STRIDES):
+            layers.append(nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(slope, inplace=True)))
+            cin = cout
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        out = []
+        for layer in self.layers:
+            x = layer(x)
+            out.append(x)
+        return out
+
+
+class IsegDecoder(nn.Module):
+    """Table 3.2 (see the module notes for the channel counts)."""
+
+    def __init__(self, cfg: IsegNetConfig, enc) -> None:
+        super().__init__()
+        slope, groups = cfg.leaky_slope, cfg.gn_groups
+        i = cfg.interaction_channels
+        c1, c2, c3, c4, c5, c6 = cfg.decoder_channels
+        self.ppm = PyramidPooling(enc.layer4 + i[5], cfg.ppm_bins, cfg.ppm_channels, slope, groups)
+        self.conv1 = _ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
+        self.conv2 = _ConvLReLUGN(c1, c2, 3, slope, groups)
+        self.conv3 = _ConvLReLUGN(c2 + enc.layer1 + i[3], c3, 3, slope, groups)
+        self.conv4 = _ConvLReLUGN(c3 + enc.stem + i[1], c4, 3, slope, groups)
+        self.conv5 = nn.Sequential(nn.Conv2d(c4 + 3 + 6, c5, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
+        self.conv6 = nn.Sequential(nn.Conv2d(c5, c6, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
+        self.conv7 = nn.Conv2d(c6, 1, 1)
+
+    def forward(self, feats, inter: list[Tensor], image_n: Tensor, maps: Tensor) -> Tensor:
+        x = _up2(self.conv2(self.conv1(self.ppm(torch.cat([feats.layer4, inter[5]], dim=1)))))
+        x = _up2(self.conv3(torch.cat([x, feats.layer1, inter[3]], dim=1)))
+        x = _up2(self.conv4(torch.cat([x, feats.stem, inter[1]], dim=1)))
+        x = self.conv6(self.conv5(torch.cat([x, image_n, maps], dim=1)))
+        return self.conv7(x).clamp(0, 1)
+
+
+class IsegNet(nn.Module):
+    """``net(image, maps, prev_mask) -> Bx1xHxW`` raw foreground probability in [0, 1].
+
+    ``image`` Bx3xHxW RGB in [0, 1]; ``maps`` the 6 click maps (:func:`click_maps`); ``prev_mask``
+    Bx1xHxW, the previous prediction (zeros before the first click). Any H, W.
+    """
+
+    def __init__(self, cfg: IsegNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg or IsegNetConfig()
+        c = self.config
+        self.encoder = ResNetGNWS(9, c.width, c.blocks, c.gn_groups)
+        self.interaction = InteractionStream(c.interaction_channels, c.leaky_slope)
+        self.decoder = IsegDecoder(c, self.encoder.channels)
+        self.refine = DeepGuidedFilter(c.guided_radius, c.guided_eps, slope=c.leaky_slope)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: Tensor, maps: Tensor, prev_mask: Tensor) -> Tensor:
+        _check_inputs(image, maps, prev_mask)
+        h, w = image.shape[-2:]
+        ph, pw = -h % OUTPUT_STRIDE, -w % OUTPUT_STRIDE
+        if ph or pw:
+            image, maps, prev_mask = (F.pad(t, (0, pw, 0, ph), mode="replicate") for t in (image, maps, prev_mask))
+        image_n = (image - self.mean) / self.std
+        feats = self.encoder(torch.cat([image_n, maps], dim=1))
+        inter = self.interaction(torch.cat([prev_mask, maps], dim=1))
+        coarse = self.decoder(feats, inter, image_n, maps)
+        return self.refine(image_n, coarse)[..., :h, :w]
+
+    def predict(self, image: Tensor, masks: Tensor, prev_mask: Tensor) -> Tensor:
+        """The prediction a user sees: :meth:`forward` on the click maps of ``masks`` (Bx2xHxW),
+        clicked pixels forced to their label."""
+        maps = torch.stack([torch.from_numpy(click_maps(m, self.config.click_sigmas)) for m in masks.cpu().numpy()])
+        return force_clicks(self(image, maps.to(image.device), prev_mask), masks)
+
+    def load_pretrained(self, path: str | Path) -> PretrainedReport:
+        """ImageNet ResNet-50 weights into the image stream (the click channels start at zero)."""
+        return load_encoder_weights(self.encoder, path)
+
+
+def _check_inputs(image: Tensor, maps: Tensor, prev_mask: Tensor) -> None:
+    """Shape errors worth one clear line instead of a convolution's size mismatch deep inside."""
+    for name, t, c in (("image", image, 3), ("maps", maps, 6), ("prev_mask", prev_mask, 1)):
+        if t.ndim != 4 or t.shape[1] != c:
+            raise ValueError(f"{name} must be Bx{c}xHxW, got {tuple(t.shape)}")
+    if not (image.shape[0] == maps.shape[0] == prev_mask.shape[0]
+            and image.shape[-2:] == maps.shape[-2:] == prev_mask.shape[-2:]):
+        raise ValueError(f"image {tuple(image.shape)}, maps {tuple(maps.shape)} and prev_mask "
+                         f"{tuple(prev_mask.shape)} must share batch size, height and width")
