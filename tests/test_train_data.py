@@ -26,6 +26,7 @@ from datagen.shards import DatasetError
 from training.data import FBA_SIGMAS_PX, MattingData, MattingDataConfig, distance_maps
 from training.data.layers import merge_over, resize_layer
 from training.data.windows import centred_window, zoom_window
+from training.loops.sampler import loader_context
 
 SMALL = MattingDataConfig(crop_sizes=(96, 64, 48), out_size=48, composites_per_object=2)
 
@@ -200,7 +201,7 @@ def test_same_stream_for_any_worker_count_and_new_draws_each_epoch(demo_banks):
     batches = [[0, 1], [5, 4], [11, 2], [7, 9]]
 
     def stream(workers: int) -> list[dict]:
-        return list(DataLoader(data, batch_sampler=batches, num_workers=workers))
+        return list(DataLoader(data, batch_sampler=batches, num_workers=workers, **loader_context(workers)))
 
     single, double = stream(0), stream(2)
     for a, b in zip(single, double):

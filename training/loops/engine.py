@@ -27,7 +27,7 @@ from training.config import TrainConfig
 from training.distributed import World, barrier, wrap_model
 from training.loops.metrics import MetricsLog
 from training.loops.optim import make_optimizer, make_scheduler
-from training.loops.sampler import rank_batches, steps_per_epoch
+from training.loops.sampler import loader_context, rank_batches, steps_per_epoch
 
 LAST = "last.pt"
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -101,7 +101,7 @@ def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_st
                                world_size=world.world_size, rank=world.rank, paired=task.paired,
                                start=epoch_step)[:stop - step]
         loader = DataLoader(task.dataset, batch_sampler=batches, num_workers=train.num_workers,
-                            pin_memory=world.device.type == "cuda")
+                            pin_memory=world.device.type == "cuda", **loader_context(train.num_workers))
         for batch in loader:
             batch = {k: v.to(world.device, non_blocking=True) if isinstance(v, Tensor) else v
                      for k, v in batch.items()}

@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from datagen.compose.convert import quantize_alpha
+from training.loops.sampler import loader_context
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig
@@ -314,7 +315,7 @@ def fit_schedule(run: ImattingRun, schedule: ScheduleConfig, train: TrainConfig,
         batches = [[int(i) for i in order[(j * world.world_size + world.rank) * train.batch_size:][:train.batch_size]]
                    for j in slots]
         loader = DataLoader(data, batch_sampler=batches, num_workers=train.num_workers,
-                            pin_memory=world.device.type == "cuda")
+                            pin_memory=world.device.type == "cuda", **loader_context(train.num_workers))
         for j, batch in zip(slots, loader):
             batch = {k: v.to(world.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
             lr = optimizer.param_groups[0]["lr"]

@@ -44,3 +44,12 @@ def rank_batches(n_samples: int, *, seed: int, epoch: int, batch_size: int, worl
         units = mine[chunk * batch_size:(chunk + 1) * batch_size]
         batches.append([int(2 * u + step % 2) if paired else int(u) for u in units])
     return batches
+
+
+def loader_context(num_workers: int) -> dict:
+    """DataLoader keyword for its worker start method: spawn, never fork.
+
+    A worker forked after torch's or HDF5's threads have started can inherit a held lock and
+    hang for ever (seen in the suite); spawned workers start clean and reopen the shards lazily.
+    """
+    return {"multiprocessing_context": "spawn"} if num_workers > 0 else {}
