@@ -15,7 +15,7 @@ from datagen.compose.convert import quantize_alpha
 from training.config import TrainConfig
 from training.distributed import World
 from training.evaluation.robots import next_click_matting
-from training.loops.imatting import ImattingRun, ScheduleConfig, fit_schedule, imatting_click_count, soft_iou_loss
+from training.loops.imatting import ImattingRun, ScheduleConfig, fit_schedule, imatting_click_count
 
 SEG_SIZE, MATTING_SIZE = 16, 24   # the stub tells the tasks apart by image size
 SIGMAS = (6.4, 25.6, 51.2)
@@ -147,17 +147,6 @@ def test_clicks_come_from_the_matting_robot_on_the_previous_prediction(tmp_path,
             np.testing.assert_array_equal(pred, quantize_alpha(clicked[k - 1]["alpha"][0, 0].numpy()))
         if k < 8:                                                        # Task 1: the binary mask as 0/255
             assert set(np.unique(gt)) == {0, 255}
-
-
-def test_soft_iou_loss_against_a_hand_computed_example():
-    alpha = torch.tensor([[[[1.0, 0.5], [0.0, 0.25]]]])
-    mask = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
-    valid = torch.ones_like(mask)
-    # intersection 1 + 0.5 = 1.5; union max: 1 + 1 + 0 + 0.25 = 2.25; click at (0, 1) positive: (0.5 - 1)^2
-    loss = soft_iou_loss(alpha, mask, valid, [[(0, 1, True)]])
-    assert loss.item() == pytest.approx(1 - 1.5 / 2.25 + 0.25)
-    valid[0, 0, 1, 1] = 0                        # an ignored pixel leaves the union
-    assert soft_iou_loss(alpha, mask, valid, [[]]).item() == pytest.approx(1 - 1.5 / 2.0)
 
 
 def test_max_steps_stops_at_an_image_boundary_and_the_plan_is_checked(tmp_path):

@@ -1,4 +1,5 @@
-"""FBA losses (training.losses) against hand-computed values and a scipy reference pyramid."""
+"""Training losses (training.losses) against hand-computed values and a scipy reference pyramid: FBA's
+Eq. 4.1 terms and the soft-IoU + click loss of Eq. 3.1 / 5.1."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from scipy import ndimage
 
 from training.losses import (composition_loss, exclusion_loss, fba_loss, gradient_loss, image_gradients,
-                             l1_loss, laplacian_loss, laplacian_pyramid, masked_mean)
+                             l1_loss, laplacian_loss, laplacian_pyramid, masked_mean, soft_iou_click_loss)
 
 
 def t(a) -> torch.Tensor:
@@ -159,3 +160,33 @@ def test_fba_loss_is_float32_under_bf16_autocast():
         total, _ = fba_loss(out.bfloat16(), batch)
     assert total.dtype == torch.float32
     assert total.item() == pytest.approx(reference.item(), rel=2e-2)   # only the bf16 input rounding differs
+
+
+# --------------------------------------------------------------------------- Eq. 3.1 / 5.1
+def test_soft_iou_click_loss_by_hand():
+    alpha = torch.tensor([[[[1.0, 0.5], [0.0, 0.25]]]])
+    mask = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
+    valid = torch.ones_like(mask)
+    # intersection 1 + 0.5 = 1.5; union max: 1 + 1 + 0 + 0.25 = 2.25; click at (0, 1) positive: (0.5 - 1)^2
+    loss = soft_iou_click_loss(alpha, mask, valid, [[(0, 1, True)]])
+    assert loss.item() == pytest.approx(1 - 1.5 / 2.25 + 0.25)
+    # a negative click at (1, 1) adds 0.25^2; the same click twice counts twice (a sum over clicks)
+    two = soft_iou_click_loss(alpha, mask, valid, [[(0, 1, True), (1, 1, False), (1, 1, False)]])
+    assert two.item() == pytest.approx(1 - 1.5 / 2.25 + 0.25 + 2 * 0.0625)
+    valid[0, 0, 1, 1] = 0                        # an ignored pixel leaves the union
+    assert soft_iou_click_loss(alpha, mask, valid, [[]]).item() == pytest.approx(1 - 1.5 / 2.0)
+
+
+def test_soft_iou_click_loss_is_a_mean_over_samples_and_float32_under_bf16():
+    alpha = torch.tensor([[[[1.0, 0.5], [0.0, 0.25]]], [[[0.0, 0.0], [1.0, 1.0]]]])
+    mask = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]], [[[1.0, 1.0], [0.0, 0.0]]]])
+    valid = torch.ones_like(mask)
+    # sample 2: no overlap (IoU 0, loss 1) and its positive click at (0, 0) misses by 1
+    expected = ((1 - 1.5 / 2.25) + (1 + 1.0)) / 2
+    clicks = [[], [(0, 0, True)]]
+    assert soft_iou_click_loss(alpha, mask, valid, clicks).item() == pytest.approx(expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = soft_iou_click_loss(alpha.bfloat16(), mask, valid, clicks)
+    assert loss.dtype == torch.float32 and loss.item() == pytest.approx(expected)
+    # a perfect prediction with its clicks right costs nothing
+    assert soft_iou_click_loss(mask, mask, valid, [[(0, 0, True), (1, 0, False)]] * 2).item() == pytest.approx(0.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
@@ -80,7 +80,7 @@ def evaluate_iseg(
     progress: Progress = True,
 ) -> None:
     """Click-by-click interactive segmentation: NoC@80/85/90, mIoU per click, AuC, shares above 90..99 %
-    IoU, corrective-click accuracy (spec metrics.md §B)."""
+    IoU, corrective-click accuracy (spec metrics.md §B). --model takes a baseline or a `training fit iseg` checkpoint."""
     from training.evaluation.sample_loops import IsegConfig, config_dict
 
     robot = robot.upper()
@@ -148,131 +148,173 @@ fit_app = typer.Typer(help="Train a network on datagen shards (one process, or m
 app.add_typer(fit_app, name="fit")
 
 
+FitOut = Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")]
+FitConfig = Annotated[str, typer.Option(
+    "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")]
+# not split at commas like other list options: a value may itself be a TOML list ([640, 480])
+FitSet = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set train.lr=1e-5; repeatable.")]
+FitResume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")]
+FitAmp = Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")]
+FitDevice = Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")]
+Objects = Annotated[Optional[Path], typer.Option("--objects", help="Objects bank (online compositing; with --backgrounds).")]
+Backgrounds = Annotated[Optional[Path], typer.Option("--backgrounds", help="Backgrounds bank for online compositing.")]
+Matting = Annotated[Optional[Path], typer.Option("--matting", help="Matting shards (image, alpha, fg, bg) instead of banks.")]
+
+
+def _matting_source(objects: Path | None, backgrounds: Path | None, matting: Path | None) -> dict[str, str | None]:
+    """The matting data keywords of fit_fba / fit_imatting: a bank pair or shards, never both."""
+    banks = objects is not None and backgrounds is not None
+    if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
+        fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
+    return {"objects": objects and str(objects), "backgrounds": backgrounds and str(backgrounds),
+            "matting": matting and str(matting)}
+
+
+def _fit(network: str, load: Callable[[], dict], train: Callable, device: str) -> None:
+    """What every `fit` command does around its network's fit function: the config, the world
+    (one process or torchrun's), one-line errors, the process group closed, a summary line."""
+    from datagen.shards import DatasetError
+    from training.distributed import close_world, init_world
+
+    try:
+        run_config = load()
+        world = init_world(device)
+    except ValueError as exc:
+        fail(str(exc))
+    try:
+        result = train(run_config, world)
+    except (ValueError, DatasetError) as exc:
+        fail(str(exc))
+    finally:
+        close_world(world)
+    if world.is_main:
+        typer.echo(f"fit {network}: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
+                   f"metrics {result.metrics}")
+
+
 @fit_app.command("fba")
 def fit_fba_command(
-    out: Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")],
-    config: Annotated[str, typer.Option(
-        "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")] = "thesis",
-    objects: Annotated[Optional[Path], typer.Option("--objects", help="Objects bank (online compositing; with --backgrounds).")] = None,
-    backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="Backgrounds bank for online compositing.")] = None,
-    matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards (image, alpha, fg, bg) instead of banks.")] = None,
-    # not split at commas like other list options: a value may itself be a TOML list ([640, 480])
-    overrides: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set train.lr=1e-5; repeatable.")] = None,
+    out: FitOut,
+    config: FitConfig = "thesis",
+    objects: Objects = None,
+    backgrounds: Backgrounds = None,
+    matting: Matting = None,
+    overrides: FitSet = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (the schedule still follows the full run; --resume continues).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")] = False,
+    resume: FitResume = False,
     pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder.")] = None,
-    amp: Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")] = "none",
-    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    amp: FitAmp = "none",
+    device: FitDevice = "auto",
     progress: Progress = True,
 ) -> None:
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
-    from datagen.shards import DatasetError
-    from training.distributed import close_world, init_world
     from training.loops.fba import fit_fba, load_fba_config
 
-    banks = objects is not None and backgrounds is not None
-    if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
-        fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
-    try:
-        run_config = load_fba_config(config, overrides or ())
-        world = init_world(device)
-    except ValueError as exc:
-        fail(str(exc))
-    try:
-        result = fit_fba(run_config, out, world, objects=objects and str(objects),
-                         backgrounds=backgrounds and str(backgrounds), matting=matting and str(matting),
-                         max_steps=max_steps, resume=resume, pretrained=pretrained and str(pretrained), amp=amp,
-                         progress=progress, report=typer.echo)
-    except (ValueError, DatasetError) as exc:
-        fail(str(exc))
-    finally:
-        close_world(world)
-    if world.is_main:
-        typer.echo(f"fit fba: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
-                   f"metrics {result.metrics}")
+    source = _matting_source(objects, backgrounds, matting)
+    _fit("fba", lambda: load_fba_config(config, overrides or ()),
+         lambda cfg, world: fit_fba(cfg, out, world, **source, max_steps=max_steps, resume=resume,
+                                    pretrained=pretrained and str(pretrained), amp=amp, progress=progress,
+                                    report=typer.echo), device)
 
 
 @fit_app.command("imatting")
 def fit_imatting_command(
-    out: Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")],
+    out: FitOut,
     data: Annotated[Path, typer.Option("--data", help="Task 1 images with object masks: seg shards or a benchmark with masks (SBD).")],
-    config: Annotated[str, typer.Option(
-        "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")] = "thesis",
+    config: FitConfig = "thesis",
     objects: Annotated[Optional[Path], typer.Option("--objects", help="Objects bank for Tasks 2-3 (online compositing; with --backgrounds).")] = None,
-    backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="Backgrounds bank for online compositing.")] = None,
+    backgrounds: Backgrounds = None,
     matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards for Tasks 2-3 instead of banks.")] = None,
     init: Annotated[Optional[Path], typer.Option("--init", help="FBA checkpoint to start from (thesis Ch. 5.2.2); input channels adapted.")] = None,
-    overrides: Annotated[Optional[list[str]], typer.Option(
-        "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set schedule.seg_images=100; repeatable.")] = None,
+    overrides: FitSet = None,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (one step: one image per rank through its clicks; --resume continues).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")] = False,
-    amp: Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")] = "none",
-    device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
+    resume: FitResume = False,
+    amp: FitAmp = "none",
+    device: FitDevice = "auto",
     progress: Progress = True,
 ) -> None:
     """Train interactive matting (thesis Ch. 5.2), the three-task ping-pong: `training fit imatting --config tiny
     --objects BANK --backgrounds BG --data SEG_SHARDS --init FBA_CKPT --out RUN`."""
-    from datagen.shards import DatasetError
-    from training.distributed import close_world, init_world
     from training.loops.imatting import fit_imatting, load_imatting_config
 
-    banks = objects is not None and backgrounds is not None
-    if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
-        fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
-    try:
-        run_config = load_imatting_config(config, overrides or ())
-        world = init_world(device)
-    except ValueError as exc:
-        fail(str(exc))
-    try:
-        result = fit_imatting(run_config, out, world, seg=str(data), objects=objects and str(objects),
-                              backgrounds=backgrounds and str(backgrounds), matting=matting and str(matting),
-                              init=init and str(init), max_steps=max_steps, resume=resume, amp=amp,
-                              progress=progress, report=typer.echo)
-    except (ValueError, DatasetError) as exc:
-        fail(str(exc))
-    finally:
-        close_world(world)
-    if world.is_main:
-        typer.echo(f"fit imatting: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
-                   f"metrics {result.metrics}")
+    source = _matting_source(objects, backgrounds, matting)
+    _fit("imatting", lambda: load_imatting_config(config, overrides or ()),
+         lambda cfg, world: fit_imatting(cfg, out, world, seg=str(data), **source, init=init and str(init),
+                                         max_steps=max_steps, resume=resume, amp=amp, progress=progress,
+                                         report=typer.echo), device)
+
+
+@fit_app.command("iseg")
+def fit_iseg_command(
+    out: FitOut,
+    data: Annotated[Path, typer.Option("--data", help="Images with object masks: seg shards (datagen synth-seg) or a benchmark with masks (SBD, COCO).")],
+    config: FitConfig = "thesis",
+    stage: Annotated[str, typer.Option(
+        "--stage", help="pretrain: the config's train table (thesis: synthetic data); finetune: the train table with "
+        "the finetune table's epochs and lr (thesis: real data), from --init.")] = "pretrain",
+    init: Annotated[Optional[Path], typer.Option("--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune).")] = None,
+    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the image stream.")] = None,
+    overrides: FitSet = None,
+    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (one step: one image per rank through its clicks; --resume continues).")] = None,
+    resume: FitResume = False,
+    amp: FitAmp = "none",
+    device: FitDevice = "auto",
+    progress: Progress = True,
+) -> None:
+    """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
+    --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
+    from training.loops.iseg import fit_iseg, load_iseg_config
+
+    _fit("iseg", lambda: load_iseg_config(config, overrides or ()),
+         lambda cfg, world: fit_iseg(cfg, out, world, data=str(data), stage=stage, init=init and str(init),
+                                     pretrained=pretrained and str(pretrained), max_steps=max_steps, resume=resume,
+                                     amp=amp, progress=progress, report=typer.echo), device)
 
 
 @app.command("predict")
 def predict_command(
-    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt) of a matting network.")],
+    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt): matting (fba, imatting) or interactive segmentation (iseg).")],
     image: Annotated[Path, typer.Option("--image", help="The image (any size).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for alpha.png, fg.png, bg.png and composite.png.")],
-    trimap: Annotated[Optional[Path], typer.Option("--trimap", help="Its trimap: same size, 0 background, 128 unknown, 255 foreground.")] = None,
-    clicks: Annotated[Optional[Path], typer.Option("--clicks", help="Instead of a trimap: clicks JSON [[y, x, is_positive], ...] (interactive matting).")] = None,
-    scribbles_fg: Annotated[Optional[Path], typer.Option("--scribbles-fg", help="Instead of a trimap: FG scribble image (non-zero = foreground), with --scribbles-bg.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for alpha.png, fg.png, bg.png and composite.png (matting) or mask.png, probability.png and overlay.png (iseg).")],
+    trimap: Annotated[Optional[Path], typer.Option("--trimap", help="Its trimap: same size, 0 background, 128 unknown, 255 foreground (matting).")] = None,
+    clicks: Annotated[Optional[Path], typer.Option("--clicks", help="Instead of a trimap: clicks JSON [[y, x, is_positive], ...] in click order (interactive matting; iseg replays them one by one).")] = None,
+    scribbles_fg: Annotated[Optional[Path], typer.Option("--scribbles-fg", help="Instead of a trimap: FG scribble image (non-zero = foreground), with --scribbles-bg; iseg: one click per stroke, every scribbled pixel kept.")] = None,
     scribbles_bg: Annotated[Optional[Path], typer.Option("--scribbles-bg", help="BG scribble image (non-zero = background), with --scribbles-fg.")] = None,
     background: Annotated[Optional[str], typer.Option(
-        "--background", help="New background for composite.png: an image file or a colour ('white', '#00ff00'); default a checkerboard.")] = None,
-    tta: Annotated[bool, typer.Option("--tta", help="Test-time augmentation: flips x 4 rotations x --tta-scales, averaged.")] = False,
+        "--background", help="New background for composite.png: an image file or a colour ('white', '#00ff00'); default a checkerboard (matting).")] = None,
+    tta: Annotated[bool, typer.Option("--tta", help="Test-time augmentation: flips x 4 rotations x --tta-scales, averaged (matting).")] = False,
     tta_scales: Annotated[str, typer.Option("--tta-scales", help="Comma-separated scales for --tta.")] = "1,1.5",
     max_megapixels: Annotated[float, typer.Option(
         "--max-megapixels", min=0.001, help="Memory budget: larger images are predicted scaled down to it and the result scaled back.")] = 4.2,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
 ) -> None:
-    """Predict alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion)."""
+    """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
+    Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
     from datagen.imageio import read_image
     from training.inference import load_predictor
     from training.data.clicks import CLICK_RADIUS_PX
     from training.inference_imatting import read_user_input
-    from training.predict import background_for, to_uint8, write_prediction
+    from training.inference_iseg import IsegPredictor, predict_user_input
+    from training.predict import background_for, to_uint8, write_iseg_prediction, write_prediction
 
     try:
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
         picture = to_uint8(read_image(image))
         predictor = load_predictor(model, device=device, tta=tta, tta_scales=scales,
                                    max_pixels=int(max_megapixels * 1e6))
-        tri = read_user_input(picture.shape[:2], image.name, trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg,
-                              scribbles_bg=scribbles_bg, radius=getattr(predictor, "click_radius", CLICK_RADIUS_PX))
-        backdrop = background_for(background, picture.shape[:2])
-        written = write_prediction(out, predictor.predict(picture, tri), backdrop)
+        if isinstance(predictor, IsegPredictor):
+            if background is not None:
+                raise ValueError("--background: an interactive segmentation checkpoint writes a mask, no composite")
+            prob, points = predict_user_input(predictor, picture, image.name, trimap=trimap, clicks=clicks,
+                                              scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg)
+            written = write_iseg_prediction(out, picture, prob, points)
+        else:
+            tri = read_user_input(picture.shape[:2], image.name, trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg,
+                                  scribbles_bg=scribbles_bg, radius=getattr(predictor, "click_radius", CLICK_RADIUS_PX))
+            backdrop = background_for(background, picture.shape[:2])
+            written = write_prediction(out, predictor.predict(picture, tri), backdrop)
     except ValueError as exc:
         fail(str(exc))
     typer.echo(f"wrote {', '.join(p.name for p in written)} to {out}")

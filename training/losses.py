@@ -1,4 +1,5 @@
-"""FBA matting losses (thesis Table 4.2, Eq. 4.1), each a small pure function of tensors.
+"""Training losses, each a small pure function of tensors: FBA matting (thesis Table 4.2, Eq. 4.1)
+and the soft-IoU + click loss of interactive segmentation (Eq. 3.1, reused as Eq. 5.1).
 
 ``L = L1_a + Lc_a + Llap_a + Lg_a + 0.25 (L1_FB + Llap_FB + Lexcl_FB + Lc_FB)``
 
@@ -13,6 +14,8 @@ the batch says so (``fb_valid``: the whole image for ``fg_full``/``bg_full`` sam
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -162,3 +165,28 @@ def fba_loss(out: Tensor, batch: dict, fb_weight: float = FB_WEIGHT) -> tuple[Te
             + fb_weight * sum(v for k, v in terms.items() if k.startswith("fb_"))
         values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
     return total, dict(zip(["total", *terms], values))
+
+
+def soft_iou_click_loss(pred: Tensor, mask: Tensor, valid: Tensor,
+                        clicks: Sequence[Sequence[tuple[int, int, bool]]]) -> Tensor:
+    """Eq. 3.1 (and Eq. 5.1) per sample, averaged over the batch.
+
+    ``1 - sum(a m) / sum(max(a, m))`` over the valid pixels, plus ``sum_c (a_c - l_c)^2`` over
+    the sample's clicks ``(y, x, is_positive)`` (label 1 positive, 0 negative; a pixel clicked
+    twice counts twice, as the sum over clicks says). ``pred``, ``mask``, ``valid``: Bx1xHxW;
+    ``valid`` 0 on ignored pixels (GrabCut-style bands), which then count in neither sum of the
+    IoU. A per-sample mean, so N DDP ranks at batch b make the gradient of one rank at N x b.
+    In float32 even under autocast: a ratio of two large sums loses too much in bf16.
+    """
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        pred, mask, valid = pred.float(), mask.float(), valid.float()
+        inter = (pred * mask * valid).flatten(1).sum(1)
+        union = (torch.maximum(pred, mask) * valid).flatten(1).sum(1).clamp_min(1e-6)
+        at_clicks = []
+        for b, sample in enumerate(clicks):
+            if not sample:
+                at_clicks.append(pred.new_zeros(()))
+                continue
+            ys, xs, labels = (torch.tensor(v, device=pred.device) for v in zip(*sample))
+            at_clicks.append(((pred[b, 0, ys, xs] - labels.float()) ** 2).sum())
+        return (1.0 - inter / union + torch.stack(at_clicks)).mean()

@@ -1,10 +1,12 @@
 """The step loop every network's training shares: data order, AMP, DDP, logging, checkpoints.
 
-A network plugs in as a :class:`Task` (its model, dataset and loss); the loop owns everything
-that must be the same for all of them: the run length derived from epochs x dataset size /
-(batch x world size), the deterministic per-rank batches (:mod:`training.loops.sampler`), RAdam
-and the step schedule (:mod:`training.loops.optim`), ``metrics.csv``, a tqdm bar, and
-checkpoints that resume bit for bit (:mod:`training.checkpoint`).
+:func:`prepare_run` and its :class:`Run` own everything that must be the same for every network:
+RAdam and the step schedule (:mod:`training.loops.optim`), AMP, the DDP wrapper, ``metrics.csv``,
+a tqdm bar, and checkpoints that resume bit for bit (:mod:`training.checkpoint`). A loop that
+makes one optimiser step per batch plugs in as a :class:`Task` (model, dataset, loss) into
+:func:`fit`, which adds the run length (epochs x dataset size / (batch x world size)) and the
+deterministic per-rank batches (:mod:`training.loops.sampler`); loops with several steps per
+sample (interactive matting, interactive segmentation) drive a :class:`Run` themselves.
 """
 
 from __future__ import annotations
@@ -64,85 +66,158 @@ class FitResult:
     metrics: Path
 
 
-def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_steps: int | None = None,
-        resume: bool = False, amp: str = "none", progress: bool = True) -> FitResult:
-    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``).
+class Run:
+    """One training run in progress: what every network's loop shares.
 
-    ``max_steps`` stops early (the schedule still follows the full run, so a stopped run resumed
-    with ``resume`` ends exactly where an uninterrupted one does); ``amp``: none, bf16 or fp16.
+    Made by :func:`prepare_run`; a loop drives it: ``while run.running``, forward under
+    :meth:`autocast`, :meth:`update` once per loss, :meth:`end_step` once per progress step
+    (the unit the schedule, ``--max-steps``, metrics and checkpoints count in), :meth:`finish`.
+    ``model`` is the bare module (state dicts, no-grad forwards), ``wrapped`` the one to train
+    through (DDP in a multi-process world).
     """
+
+    def __init__(self, network: str, model: nn.Module, model_config: dict[str, Any], config: dict[str, dict[str, Any]],
+                 train: TrainConfig, out: Path, world: World, per_epoch: int, total: int, stop: int, step: int,
+                 optimizer, scheduler, scaler, dtype, progress: bool) -> None:
+        self.network, self.model, self.model_config, self.config = network, model, model_config, config
+        self.train, self.out, self.world = train, out, world
+        self.per_epoch, self.total, self.stop, self.step = per_epoch, total, stop, step
+        self.optimizer, self.scheduler, self.scaler, self.dtype = optimizer, scheduler, scaler, dtype
+        self.wrapped = wrap_model(model, world)
+        self.log = MetricsLog(out, resume_step=step) if world.is_main else None
+        self.bar = tqdm(total=total, initial=step, unit="step", disable=not (progress and world.is_main),
+                        dynamic_ncols=True, desc=f"fit {network}")
+        self._tick, self._tick_step = time.perf_counter(), step
+        self.wrapped.train()
+
+    @property
+    def running(self) -> bool:
+        return self.step < self.stop
+
+    @property
+    def epoch(self) -> int:
+        return self.step // self.per_epoch
+
+    @property
+    def epoch_step(self) -> int:
+        return self.step % self.per_epoch
+
+    def autocast(self):
+        """The run's mixed-precision context (a no-op without ``--amp``)."""
+        return torch.autocast(self.world.device.type, dtype=self.dtype) if self.dtype else contextlib.nullcontext()
+
+    def to_device(self, batch: dict) -> dict:
+        return {k: v.to(self.world.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
+
+    def loader(self, dataset, batches: list[list[int]]) -> DataLoader:
+        """A loader over exactly ``batches`` (lists of dataset indices), workers as configured."""
+        return DataLoader(dataset, batch_sampler=batches, num_workers=self.train.num_workers,
+                          pin_memory=self.world.device.type == "cuda", **loader_context(self.train.num_workers))
+
+    def update(self, loss: Tensor, value: float, where: str) -> None:
+        """One optimiser step on ``loss`` (``value``: its float, checked first; fp16 skips
+        non-finite steps through its scaler instead)."""
+        if not math.isfinite(value) and self.scaler is None:
+            raise FloatingPointError(f"loss is {value} at {where}")
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+
+    def end_step(self, parts: dict[str, float], extra: dict[str, float] | None = None) -> None:
+        """Close one progress step: the lr schedule, the bar, a ``metrics.csv`` row every
+        ``log_steps`` (``parts``: ``total`` and named loss parts, averaged over ranks; ``extra``:
+        columns the ranks share) and a checkpoint every ``checkpoint_steps``, at the stop and at
+        each epoch's end."""
+        epoch, lr = self.epoch, self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        self.step += 1
+        self.bar.update(1)
+        if self.step % self.train.log_steps == 0 or self.step == self.stop:
+            values = _mean_over_ranks(parts, self.world)
+            now = time.perf_counter()
+            rate = ((self.step - self._tick_step) * self.train.batch_size * self.world.world_size
+                    / max(now - self._tick, 1e-9))
+            self._tick, self._tick_step = now, self.step
+            self.bar.set_postfix(loss=f"{values['total']:.4f}", samples_s=f"{rate:.2f}", **(extra or {}))
+            if self.log is not None:
+                row = {k: v for k, v in values.items() if k != "total"}
+                self.log.log({"step": self.step, "epoch": epoch, "lr": lr, "loss": values["total"],
+                              "samples_per_s": rate, **row, **(extra or {})})
+        epoch_done = self.step % self.per_epoch == 0
+        if self.step % self.train.checkpoint_steps == 0 or self.step == self.stop or epoch_done:
+            self.checkpoint(epoch_done)
+
+    def checkpoint(self, epoch_done: bool) -> None:
+        """``last.pt`` (and ``epoch-NNNN.pt`` at an epoch's end when configured), rank 0 only."""
+        state = {**model_payload(self.network, self.model_config, self.model, self.config),
+                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "scaler": None if self.scaler is None else self.scaler.state_dict(), "rng": rng_state(),
+                 "position": {"step": self.step, "epoch": self.epoch, "epoch_step": self.epoch_step,
+                              "total_steps": self.total}}
+        if self.world.is_main:
+            save_checkpoint(self.out / LAST, state)
+            if epoch_done and self.train.epoch_checkpoints:
+                save_checkpoint(self.out / f"epoch-{self.epoch:04d}.pt", state)
+        barrier(self.world)
+
+    def finish(self) -> FitResult:
+        self.bar.close()
+        if self.log is not None:
+            self.log.close()
+        return FitResult(self.step, self.total, self.out / LAST, self.out / "metrics.csv")
+
+
+def prepare_run(network: str, model: nn.Module, model_config: dict[str, Any], config: dict[str, dict[str, Any]],
+                train: TrainConfig, out: str | Path, world: World, *, per_epoch: int, max_steps: int | None = None,
+                resume: bool = False, amp: str = "none", progress: bool = True) -> Run:
+    """Set a run up: the model on the device, RAdam and the step schedule over ``train.epochs x
+    per_epoch`` steps, the fp16 scaler, and with ``resume`` everything restored from
+    ``out/last.pt`` (whose run config must equal ``config``). ``max_steps`` stops early while the
+    schedule still follows the full run, so a stopped run resumed ends exactly where an
+    uninterrupted one does; ``amp``: none, bf16 or fp16."""
     out = Path(out)
-    n = len(task.dataset)
-    per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, task.paired)
-    if per_epoch == 0:
-        need = train.batch_size * world.world_size * (2 if task.paired else 1)
-        raise ValueError(f"the training data has {n} samples per epoch, fewer than one step needs ({need})")
     total = train.epochs * per_epoch
     dtype = _amp_dtype(amp, world.device)
-    model = task.model.to(world.device)
+    model = model.to(world.device)
     optimizer = make_optimizer(model, train)
     scheduler = make_scheduler(optimizer, train, per_epoch)
     scaler = torch.amp.GradScaler(world.device.type) if dtype == torch.float16 else None
     step = 0
     if resume:
-        step = _restore(out / LAST, task, train, model, optimizer, scheduler, scaler, world.device)
-    wrapped = wrap_model(model, world)
-    log = MetricsLog(out, resume_step=step) if world.is_main else None
+        step = _restore(out / LAST, network, config, train, model, optimizer, scheduler, scaler, world.device)
     stop = total if max_steps is None else min(total, max_steps)
-    bar = tqdm(total=total, initial=step, unit="step", disable=not (progress and world.is_main),
-               dynamic_ncols=True, desc=f"fit {task.network}")
-    last_path = out / LAST
-    tick, tick_step = time.perf_counter(), step
-    wrapped.train()
-    while step < stop:
-        epoch, epoch_step = divmod(step, per_epoch)
-        task.dataset.set_epoch(epoch)
-        batches = rank_batches(n, seed=train.seed, epoch=epoch, batch_size=train.batch_size,
+    return Run(network, model, model_config, config, train, out, world, per_epoch, total, stop, step,
+               optimizer, scheduler, scaler, dtype, progress)
+
+
+def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_steps: int | None = None,
+        resume: bool = False, amp: str = "none", progress: bool = True) -> FitResult:
+    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``), one optimiser
+    step per batch; see :func:`prepare_run` for ``max_steps``, ``resume`` and ``amp``."""
+    n = len(task.dataset)
+    per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, task.paired)
+    if per_epoch == 0:
+        need = train.batch_size * world.world_size * (2 if task.paired else 1)
+        raise ValueError(f"the training data has {n} samples per epoch, fewer than one step needs ({need})")
+    run = prepare_run(task.network, task.model, task.model_config, task.config, train, out, world,
+                      per_epoch=per_epoch, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    while run.running:
+        task.dataset.set_epoch(run.epoch)
+        batches = rank_batches(n, seed=train.seed, epoch=run.epoch, batch_size=train.batch_size,
                                world_size=world.world_size, rank=world.rank, paired=task.paired,
-                               start=epoch_step)[:stop - step]
-        loader = DataLoader(task.dataset, batch_sampler=batches, num_workers=train.num_workers,
-                            pin_memory=world.device.type == "cuda", **loader_context(train.num_workers))
-        for batch in loader:
-            batch = {k: v.to(world.device, non_blocking=True) if isinstance(v, Tensor) else v
-                     for k, v in batch.items()}
-            with torch.autocast(world.device.type, dtype=dtype) if dtype else contextlib.nullcontext():
-                loss, parts = task.loss(wrapped, batch)
-            if not math.isfinite(parts["total"]) and scaler is None:
-                raise FloatingPointError(f"loss is {parts['total']} at step {step + 1}")
-            lr = optimizer.param_groups[0]["lr"]
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                optimizer.step()
-            else:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            scheduler.step()
-            step += 1
-            bar.update(1)
-            if step % train.log_steps == 0 or step == stop:
-                values = _mean_over_ranks(parts, world)
-                now = time.perf_counter()
-                rate = (step - tick_step) * train.batch_size * world.world_size / max(now - tick, 1e-9)
-                tick, tick_step = now, step
-                bar.set_postfix(loss=f"{values['total']:.4f}", samples_s=f"{rate:.1f}")
-                if log is not None:
-                    row = {k: v for k, v in values.items() if k != "total"}
-                    log.log({"step": step, "epoch": epoch, "lr": lr,
-                             "loss": values["total"], "samples_per_s": rate, **row})
-            epoch_done = step % per_epoch == 0
-            if step % train.checkpoint_steps == 0 or step == stop or epoch_done:
-                state = _state(task, model, optimizer, scheduler, scaler, step, per_epoch, total)
-                if world.is_main:
-                    save_checkpoint(last_path, state)
-                    if epoch_done and train.epoch_checkpoints:
-                        save_checkpoint(out / f"epoch-{step // per_epoch:04d}.pt", state)
-                barrier(world)
-    bar.close()
-    if log is not None:
-        log.close()
-    return FitResult(step, total, last_path, out / "metrics.csv")
+                               start=run.epoch_step)[:run.stop - run.step]
+        for batch in run.loader(task.dataset, batches):
+            batch = run.to_device(batch)
+            with run.autocast():
+                loss, parts = task.loss(run.wrapped, batch)
+            run.update(loss, parts["total"], f"step {run.step + 1}")
+            run.end_step(parts)
+    return run.finish()
 
 
 def _amp_dtype(amp: str, device: torch.device):
@@ -166,20 +241,13 @@ def _mean_over_ranks(parts: dict[str, float], world: World) -> dict[str, float]:
     return dict(zip(keys, (values / world.world_size).tolist()))
 
 
-def _state(task: Task, model, optimizer, scheduler, scaler, step: int, per_epoch: int, total: int) -> dict:
-    return {**model_payload(task.network, task.model_config, model, task.config),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "scaler": None if scaler is None else scaler.state_dict(), "rng": rng_state(),
-            "position": {"step": step, "epoch": step // per_epoch, "epoch_step": step % per_epoch,
-                         "total_steps": total}}
-
-
-def _restore(path: Path, task: Task, train: TrainConfig, model, optimizer, scheduler, scaler, device) -> int:
+def _restore(path: Path, network: str, config: dict[str, dict[str, Any]], train: TrainConfig, model, optimizer,
+             scheduler, scaler, device) -> int:
     """Load ``path`` into the run's objects; the run config must match the checkpoint's."""
     if not path.is_file():
         raise ValueError(f"--resume: no checkpoint {path} to resume from")
-    state = load_checkpoint(path, task.network, map_location=device)
-    saved, current = state.get("config", {}), task.config
+    state = load_checkpoint(path, network, map_location=device)
+    saved, current = state.get("config", {}), config
     for table in sorted(set(saved) | set(current)):
         for key in sorted(set(saved.get(table, {})) | set(current.get(table, {}))):
             if table == "train" and key in RESUME_FREE_KEYS:

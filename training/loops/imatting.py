@@ -28,9 +28,6 @@ shared ones of :mod:`training.loops.engine`.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -38,22 +35,16 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from datagen.compose.convert import quantize_alpha
-from training.loops.sampler import loader_context
-from training.checkpoint import save_checkpoint
 from training.config import TrainConfig, config_to_dict, load_config
-from training.data import MattingData, MattingDataConfig
+from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
 from training.data.clicks import click_trimap, user_input
-from training.data.seg_images import SegDataConfig, SegImages
-from training.distributed import World, barrier, wrap_model
+from training.distributed import World
 from training.evaluation.robots import NO_ERROR, Click, next_click_matting
-from training.loops.engine import LAST, FitResult, Task, _amp_dtype, _mean_over_ranks, _restore, _state
+from training.loops.engine import FitResult, Run, prepare_run
 from training.loops.fba import fba_batch_loss
-from training.loops.metrics import MetricsLog
-from training.loops.optim import make_optimizer, make_scheduler
+from training.losses import soft_iou_click_loss
 from training.models import FBAConfig, FBANet
 from training.models.imatting import NETWORK, init_from_fba
 
@@ -105,22 +96,6 @@ SCHEMA = {"model": FBAConfig, "data": MattingDataConfig, "seg": SegDataConfig, "
 def load_imatting_config(name: str | Path, overrides=()) -> dict[str, Any]:
     """A shipped interactive matting config by stem (``thesis``, ``tiny``) or a TOML path."""
     return load_config(name, NETWORK, SCHEMA, overrides)
-
-
-# --------------------------------------------------------------------------- losses
-def soft_iou_loss(alpha: Tensor, mask: Tensor, valid: Tensor, clicks: list[list[Click]]) -> Tensor:
-    """Eq. 5.1 per sample, averaged over the batch: ``1 - sum(a a^) / sum(max(a, a^))`` over the
-    valid pixels, plus the squared error at each click position (its label: 1 positive, 0 negative)."""
-    with torch.autocast(device_type=alpha.device.type, enabled=False):
-        alpha, mask, valid = alpha.float(), mask.float(), valid.float()
-        inter = (alpha * mask * valid).flatten(1).sum(1)
-        union = (torch.maximum(alpha, mask) * valid).flatten(1).sum(1).clamp_min(1e-6)
-        per_sample = []
-        for b, sample_clicks in enumerate(clicks):
-            at_clicks = sum(((alpha[b, 0, y, x] - float(positive)) ** 2 for y, x, positive in sample_clicks),
-                            alpha.new_zeros(()))
-            per_sample.append(1.0 - inter[b] / union[b] + at_clicks)
-        return torch.stack(per_sample).mean()
 
 
 # --------------------------------------------------------------------------- which images, how many clicks
@@ -184,26 +159,6 @@ class ImattingRun:
     config: dict[str, dict[str, Any]]
 
 
-class _Updater:
-    """Forward passes under the run's autocast, and one optimiser step per loss."""
-
-    def __init__(self, model: nn.Module, wrapped: nn.Module, optimizer, scaler, dtype) -> None:
-        self.model, self.wrapped, self.optimizer, self.scaler, self.dtype = model, wrapped, optimizer, scaler, dtype
-
-    def autocast(self, device: torch.device):
-        return torch.autocast(device.type, dtype=self.dtype) if self.dtype else contextlib.nullcontext()
-
-    def step(self, loss: Tensor) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        if self.scaler is None:
-            loss.backward()
-            self.optimizer.step()
-        else:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(self.optimizer)
-            self.scaler.update()
-
-
 def _encode_clicks(clicks: list[list[Click]], shape: tuple[int, int], radius: int, sigmas, device) -> tuple[Tensor, Tensor]:
     """Batched ``trimap2`` and distance maps of each sample's clicks so far."""
     pairs = [user_input(click_trimap(shape, c, radius), sigmas) for c in clicks]
@@ -211,7 +166,7 @@ def _encode_clicks(clicks: list[list[Click]], shape: tuple[int, int], radius: in
             torch.from_numpy(np.stack([p[1] for p in pairs])).to(device))
 
 
-def click_sequence(updater: _Updater, batch: dict, gt: list[np.ndarray], n_clicks: int, first_update: int,
+def click_sequence(run: Run, batch: dict, gt: list[np.ndarray], n_clicks: int, first_update: int,
                    loss_fn: Callable[[Tensor, dict, list[list[Click]]], tuple[Tensor, float]], radius: int,
                    sigmas, device: torch.device) -> tuple[int, float]:
     """One slot of Task 1 or 2: ``n_clicks`` robot clicks per sample, the model's prediction after
@@ -226,14 +181,12 @@ def click_sequence(updater: _Updater, batch: dict, gt: list[np.ndarray], n_click
             clicks[b].append((h - 1, w - 1, False) if click == NO_ERROR else click)
         trimap2, maps = _encode_clicks(clicks, (h, w), radius, sigmas, device)
         learn = k >= first_update
-        with torch.set_grad_enabled(learn), updater.autocast(device):
-            out = (updater.wrapped if learn else updater.model)(batch["image"], trimap2, maps)
+        with torch.set_grad_enabled(learn), run.autocast():
+            out = (run.wrapped if learn else run.model)(batch["image"], trimap2, maps)
             if learn:
                 loss, value = loss_fn(out, {**batch, "trimap2": trimap2, "trimap_maps": maps}, clicks)
         if learn:
-            if not math.isfinite(value) and updater.scaler is None:
-                raise FloatingPointError(f"loss is {value} at click {k}")
-            updater.step(loss)
+            run.update(loss, value, f"click {k}")
             updates += 1
             loss_sum += value
         alpha = out[:, 0].detach().float().cpu().numpy()
@@ -242,7 +195,7 @@ def click_sequence(updater: _Updater, batch: dict, gt: list[np.ndarray], n_click
 
 
 def _seg_loss(out: Tensor, batch: dict, clicks) -> tuple[Tensor, float]:
-    loss = soft_iou_loss(out[:, :1], batch["mask"], batch["valid"], clicks)
+    loss = soft_iou_click_loss(out[:, :1], batch["mask"], batch["valid"], clicks)
     return loss, float(loss.detach())
 
 
@@ -259,91 +212,48 @@ def _seg_gt(batch: dict) -> list[np.ndarray]:
     return [np.where(v > 0, m * 255, IGNORED).astype(np.uint8) for m, v in zip(mask, valid)]
 
 
-def run_slot(task: str, updater: _Updater, batch: dict, schedule: ScheduleConfig, sigmas, seed: int, epoch: int,
+def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas, seed: int, epoch: int,
              slot: int, device: torch.device) -> tuple[int, float]:
     """One slot of ``task``; returns (optimiser updates made, mean loss over them)."""
     if task == "trimap":
-        with updater.autocast(device):
-            loss, parts = fba_batch_loss(updater.wrapped, batch)
-        if not math.isfinite(parts["total"]) and updater.scaler is None:
-            raise FloatingPointError(f"loss is {parts['total']} in the trimap task")
-        updater.step(loss)
+        with run.autocast():
+            loss, parts = fba_batch_loss(run.wrapped, batch)
+        run.update(loss, parts["total"], "the trimap task")
         return 1, parts["total"]
     if task == "seg":
-        return click_sequence(updater, batch, _seg_gt(batch), schedule.seg_clicks, 1, _seg_loss,
+        return click_sequence(run, batch, _seg_gt(batch), schedule.seg_clicks, 1, _seg_loss,
                               schedule.click_radius, sigmas, device)
     n = imatting_click_count(seed, epoch, slot, schedule.imatting_clicks)
     gt = [quantize_alpha(a) for a in batch["alpha"][:, 0].cpu().numpy()]
-    return click_sequence(updater, batch, gt, n, schedule.imatting_first_update, _matting_loss,
+    return click_sequence(run, batch, gt, n, schedule.imatting_first_update, _matting_loss,
                           schedule.click_radius, sigmas, device)
 
 
 # --------------------------------------------------------------------------- the run
-def fit_schedule(run: ImattingRun, schedule: ScheduleConfig, train: TrainConfig, sigmas, out: str | Path,
+def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainConfig, sigmas, out: str | Path,
                  world: World, *, max_steps: int | None = None, resume: bool = False, amp: str = "none",
                  progress: bool = True) -> FitResult:
-    """Train ``run`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
-    out = Path(out)
+    """Train ``imatting`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
     plan = make_plan(schedule, train.batch_size, world.world_size)
-    per_epoch = plan.per_epoch
-    total = train.epochs * per_epoch
-    dtype = _amp_dtype(amp, world.device)
-    model = run.model.to(world.device)
-    optimizer = make_optimizer(model, train)
-    scheduler = make_scheduler(optimizer, train, per_epoch)
-    scaler = torch.amp.GradScaler(world.device.type) if dtype == torch.float16 else None
-    engine_task = Task(network=NETWORK, model=model, model_config=run.model_config, dataset=None, paired=False,
-                       loss=None, config=run.config)
-    step = _restore(out / LAST, engine_task, train, model, optimizer, scheduler, scaler, world.device) if resume else 0
-    updater = _Updater(model, wrap_model(model, world), optimizer, scaler, dtype)
-    log = MetricsLog(out, resume_step=step) if world.is_main else None
-    stop = total if max_steps is None else min(total, max_steps)
-    bar = tqdm(total=total, initial=step, unit="step", disable=not (progress and world.is_main),
-               dynamic_ncols=True, desc="fit imatting")
-    datasets = {"seg": run.seg, "imatting": run.matting, "trimap": run.matting}
+    run = prepare_run(NETWORK, imatting.model, imatting.model_config, imatting.config, train, out, world,
+                      per_epoch=plan.per_epoch, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    datasets = {"seg": imatting.seg, "imatting": imatting.matting, "trimap": imatting.matting}
     per_slot = train.batch_size * world.world_size
-    tick, tick_step = time.perf_counter(), step
-    updater.wrapped.train()
-    while step < stop:
-        epoch, epoch_step = divmod(step, per_epoch)
-        task, slot = plan.locate(epoch_step)
+    while run.running:
+        epoch = run.epoch
+        task, slot = plan.locate(run.epoch_step)
         data = datasets[task]
         data.set_epoch(epoch)
         n_slots = plan.slots[plan.tasks.index(task)]
         order = task_order(n_slots * per_slot, len(data), train.seed, epoch, task)
-        slots = range(slot, min(n_slots, slot + stop - step))
+        slots = range(slot, min(n_slots, slot + run.stop - run.step))
         batches = [[int(i) for i in order[(j * world.world_size + world.rank) * train.batch_size:][:train.batch_size]]
                    for j in slots]
-        loader = DataLoader(data, batch_sampler=batches, num_workers=train.num_workers,
-                            pin_memory=world.device.type == "cuda", **loader_context(train.num_workers))
-        for j, batch in zip(slots, loader):
-            batch = {k: v.to(world.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
-            lr = optimizer.param_groups[0]["lr"]
-            updates, loss = run_slot(task, updater, batch, schedule, sigmas, train.seed, epoch, j, world.device)
-            scheduler.step()
-            step += 1
-            bar.update(1)
-            if step % train.log_steps == 0 or step == stop:
-                values = _mean_over_ranks({"total": loss}, world)
-                now = time.perf_counter()
-                rate = (step - tick_step) * per_slot / max(now - tick, 1e-9)
-                tick, tick_step = now, step
-                bar.set_postfix(task=task, loss=f"{values['total']:.4f}", images_s=f"{rate:.2f}")
-                if log is not None:
-                    log.log({"step": step, "epoch": epoch, "lr": lr, "loss": values["total"], "samples_per_s": rate,
-                             "task": TASK_NUMBER[task], "updates": updates})
-            epoch_done = step % per_epoch == 0
-            if step % train.checkpoint_steps == 0 or step == stop or epoch_done:
-                state = _state(engine_task, model, optimizer, scheduler, scaler, step, per_epoch, total)
-                if world.is_main:
-                    save_checkpoint(out / LAST, state)
-                    if epoch_done and train.epoch_checkpoints:
-                        save_checkpoint(out / f"epoch-{step // per_epoch:04d}.pt", state)
-                barrier(world)
-    bar.close()
-    if log is not None:
-        log.close()
-    return FitResult(step, total, out / LAST, out / "metrics.csv")
+        for j, batch in zip(slots, run.loader(data, batches)):
+            updates, loss = run_slot(task, run, run.to_device(batch), schedule, sigmas, train.seed, epoch, j,
+                                     world.device)
+            run.end_step({"total": loss}, {"task": TASK_NUMBER[task], "updates": updates})
+    return run.finish()
 
 
 def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: str, objects: str | None = None,
@@ -360,7 +270,7 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
         matting_data = MattingData(data_cfg, matting=matting, seed=train.seed)
     else:
         matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, seed=train.seed)
-    seg_data = SegImages(config["seg"], seg, seed=train.seed)
+    seg_data = SegData(config["seg"], seg, seed=train.seed)
     torch.manual_seed(train.seed)
     model = FBANet(model_cfg)
     if init and not resume:

@@ -82,7 +82,7 @@ def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
 
-class _ConvLReLUGN(nn.Sequential):
+class ConvLReLUGN(nn.Sequential):
     """Table 4.1 row with GN ticked: WS conv (bias), LeakyReLU, then GroupNorm, in that order."""
 
     def __init__(self, cin: int, cout: int, kernel: int, slope: float, groups: int) -> None:
@@ -96,7 +96,7 @@ class PyramidPooling(nn.Module):
     def __init__(self, cin: int, bins: tuple[int, ...], channels: int, slope: float, groups: int) -> None:
         super().__init__()
         self.bins = bins
-        self.branches = nn.ModuleList(_ConvLReLUGN(cin, channels, 1, slope, groups) for _ in bins)
+        self.branches = nn.ModuleList(ConvLReLUGN(cin, channels, 1, slope, groups) for _ in bins)
         self.out_channels = cin + channels * len(bins)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -106,7 +106,8 @@ class PyramidPooling(nn.Module):
         return torch.cat([x, *pooled], dim=1)
 
 
-def _up2(x: Tensor) -> Tensor:
+def up2(x: Tensor) -> Tensor:
+    """The decoders' 2x bilinear upsampling (half-pixel centres)."""
     return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
@@ -118,19 +119,19 @@ class FBADecoder(nn.Module):
         slope, groups = cfg.leaky_slope, cfg.gn_groups
         c1, c2, c3, c4, c5, c6 = cfg.decoder_channels
         self.ppm = PyramidPooling(encoder_channels.layer4, cfg.ppm_bins, cfg.ppm_channels, slope, groups)
-        self.conv1 = _ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
-        self.conv2 = _ConvLReLUGN(c1, c2, 3, slope, groups)
-        self.conv3 = _ConvLReLUGN(c2 + encoder_channels.layer1, c3, 3, slope, groups)
-        self.conv4 = _ConvLReLUGN(c3 + encoder_channels.stem, c4, 3, slope, groups)
+        self.conv1 = ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
+        self.conv2 = ConvLReLUGN(c1, c2, 3, slope, groups)
+        self.conv3 = ConvLReLUGN(c2 + encoder_channels.layer1, c3, 3, slope, groups)
+        self.conv4 = ConvLReLUGN(c3 + encoder_channels.stem, c4, 3, slope, groups)
         guide_channels = 3 + 3 + 2  # normalised image, raw image, trimap FG/BG masks
         self.conv5 = nn.Sequential(nn.Conv2d(c4 + guide_channels, c5, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv6 = nn.Sequential(nn.Conv2d(c5, c6, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv7 = nn.Conv2d(c6, 7, 1)
 
     def forward(self, feats, image_n: Tensor, image: Tensor, trimap2: Tensor) -> Tensor:
-        x = _up2(self.conv2(self.conv1(self.ppm(feats.layer4))))
-        x = _up2(self.conv3(torch.cat([x, feats.layer1], dim=1)))
-        x = _up2(self.conv4(torch.cat([x, feats.stem], dim=1)))
+        x = up2(self.conv2(self.conv1(self.ppm(feats.layer4))))
+        x = up2(self.conv3(torch.cat([x, feats.layer1], dim=1)))
+        x = up2(self.conv4(torch.cat([x, feats.stem], dim=1)))
         x = self.conv6(self.conv5(torch.cat([x, image_n, image, trimap2], dim=1)))
         out = self.conv7(x)
         return torch.cat([out[:, :1].clamp(0, 1), torch.sigmoid(out[:, 1:])], dim=1)

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from training.data.encodings import distance_maps
 from training.evaluation.robots import Click
-from training.models.fba import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, PyramidPooling, _ConvLReLUGN, _up2
+from training.models.fba import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, PyramidPooling, up2
 from training.models.guided_filter import DeepGuidedFilter
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
@@ -145,18 +145,18 @@ class IsegDecoder(nn.Module):
         i = cfg.interaction_channels
         c1, c2, c3, c4, c5, c6 = cfg.decoder_channels
         self.ppm = PyramidPooling(enc.layer4 + i[5], cfg.ppm_bins, cfg.ppm_channels, slope, groups)
-        self.conv1 = _ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
-        self.conv2 = _ConvLReLUGN(c1, c2, 3, slope, groups)
-        self.conv3 = _ConvLReLUGN(c2 + enc.layer1 + i[3], c3, 3, slope, groups)
-        self.conv4 = _ConvLReLUGN(c3 + enc.stem + i[1], c4, 3, slope, groups)
+        self.conv1 = ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
+        self.conv2 = ConvLReLUGN(c1, c2, 3, slope, groups)
+        self.conv3 = ConvLReLUGN(c2 + enc.layer1 + i[3], c3, 3, slope, groups)
+        self.conv4 = ConvLReLUGN(c3 + enc.stem + i[1], c4, 3, slope, groups)
         self.conv5 = nn.Sequential(nn.Conv2d(c4 + 3 + 6, c5, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv6 = nn.Sequential(nn.Conv2d(c5, c6, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv7 = nn.Conv2d(c6, 1, 1)
 
     def forward(self, feats, inter: list[Tensor], image_n: Tensor, maps: Tensor) -> Tensor:
-        x = _up2(self.conv2(self.conv1(self.ppm(torch.cat([feats.layer4, inter[5]], dim=1)))))
-        x = _up2(self.conv3(torch.cat([x, feats.layer1, inter[3]], dim=1)))
-        x = _up2(self.conv4(torch.cat([x, feats.stem, inter[1]], dim=1)))
+        x = up2(self.conv2(self.conv1(self.ppm(torch.cat([feats.layer4, inter[5]], dim=1)))))
+        x = up2(self.conv3(torch.cat([x, feats.layer1, inter[3]], dim=1)))
+        x = up2(self.conv4(torch.cat([x, feats.stem, inter[1]], dim=1)))
         x = self.conv6(self.conv5(torch.cat([x, image_n, maps], dim=1)))
         return self.conv7(x).clamp(0, 1)
 
