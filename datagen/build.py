@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,24 +28,13 @@ from datagen import __version__
 from datagen.files import file_digest, write_atomic
 from datagen.runner import map_tasks
 from datagen.shards.layout import DEFAULT_CODEC, MANIFEST, PARTS, TEMP_GLOB, parse_codec_spec, shard_name
-from datagen.shards.manifest import dataset_fingerprint, manifest_document, write_manifest
+from datagen.shards.manifest import Failure, dataset_fingerprint, manifest_document, write_manifest
 from datagen.shards.schema import kind_fields, validate_sample
 from datagen.shards.writer import ShardWriter
 
 
 class DatasetExistsError(ValueError):
     """The output folder already holds a different dataset; nothing is overwritten."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One item that could not become a sample, and why (the message names the file)."""
-
-    item: str
-    error: str
-
-    def __str__(self) -> str:
-        return f"{self.item}: {self.error}"
 
 
 @dataclass
@@ -74,6 +63,7 @@ def write_dataset(
     make_sample: Callable[[Any], dict],
     *,
     provenance: dict | None = None,
+    failures: Sequence[Failure] = (),
     shard_size: int = 64,
     workers: int = 1,
     scheduler: str | None = None,
@@ -84,9 +74,12 @@ def write_dataset(
     """Write `make_sample(item)` for every item as a dataset of `kind` under `out`.
 
     `make_sample` may raise for an item: the item is reported in `result.failures` (and in
-    the manifest) and the rest goes on. `provenance` (command, seed, params, inputs) is
-    recorded in the manifest; everything in it except `command` takes part in the
-    fingerprint (`dataset_fingerprint`) that decides whether an existing output may be resumed.
+    the manifest) and the rest goes on. `failures` are inputs found unusable before any item
+    was made (an importer's file without a partner): they are recorded first, so that the
+    manifest lists every input that did not become a sample. `provenance` (command, seed,
+    params, inputs) is recorded in the manifest; everything in it except `command`, and the
+    given `failures`, take part in the fingerprint (`dataset_fingerprint`) that decides
+    whether an existing output may be resumed.
     """
     fields = kind_fields(kind)
     unknown = sorted(set(parse_codec_spec(codec)[1]) - set(fields))
@@ -99,6 +92,9 @@ def write_dataset(
     provenance = _complete_provenance(provenance or {})
     build = {"items_sha256": hashlib.sha256("\n".join(map(str, items)).encode()).hexdigest(), "n_items": len(items),
              "shard_size": shard_size}
+    listed = [asdict(failure) for failure in failures]
+    if listed:  # only when there are any, so that other builds keep their bytes
+        build["failures_sha256"] = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
     fingerprint = dataset_fingerprint(kind, codec, provenance, build)
 
     existing = _existing_manifest(out)
@@ -135,8 +131,8 @@ def write_dataset(
     for record in fresh:
         records[record["index"]] = record
     ordered = [records[index] for index in sorted(records)]
-    failures = [failure for record in ordered for failure in record["failures"]]
-    manifest = manifest_document(kind, ordered, failures, codec, provenance, build)
+    recorded = listed + [failure for record in ordered for failure in record["failures"]]
+    manifest = manifest_document(kind, ordered, recorded, codec, provenance, build)
     write_manifest(out, manifest)
     shutil.rmtree(parts)
     return WriteResult(

@@ -159,6 +159,12 @@ def exit_on_failures(result) -> None:
         raise typer.Exit(1)
 
 
+def report_skipped(lines: list[str]) -> None:
+    """One `skipped:` line per input folder holding files that were not read (not failures)."""
+    for line in lines:
+        typer.echo(f"skipped: {line}", err=True)
+
+
 def report_written(result, what: str) -> None:
     """One line saying what was written where (or that it was already up to date)."""
     state = "up to date" if result.up_to_date else "written"

@@ -50,12 +50,23 @@ def _decode(path: str | os.PathLike) -> np.ndarray:
     # so pixels line up with annotation files that were drawn on the stored grid.
     import cv2
 
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:
+        array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # OpenCV asserts on sizes it refuses; its message is a C++ source line
+        raise ImageError(path, _decode_refusal(error.err)) from None
     if array is None:
         raise ImageError(path, "not a readable image (corrupt or unsupported format)")
     if array.dtype not in (np.uint8, np.uint16):
         raise ImageError(path, f"unsupported sample type {array.dtype} (expected 8- or 16-bit)")
     return array
+
+
+def _decode_refusal(assertion: str) -> str:
+    """Why OpenCV refused to decode a file, from the assertion it failed, in words."""
+    if "CV_IO_MAX_IMAGE" in assertion:
+        return ("too large to decode: its header claims more pixels than OpenCV reads "
+                "(at most 2^30 pixels and 2^20 per side); downscale or split it")
+    return f"not a readable image (OpenCV refused it: {assertion})"
 
 
 def check_same_size(path: str | os.PathLike, what: str, array: np.ndarray, reference: str, reference_shape: tuple[int, ...]) -> None:
@@ -85,22 +96,35 @@ def checked_trimap(path: str | os.PathLike, trimap: np.ndarray, reference: str, 
         raise ImageError(path, str(error)) from None
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a photo as HxWx3 RGB (uint8, or uint16 for 16-bit files); grey is replicated, alpha dropped."""
+def check_not_empty(path: str | os.PathLike, what: str, matte: np.ndarray) -> None:
+    """Raise `ImageError(path, "<what> is all zero ...")` when no pixel of a matte or mask is
+    above zero. Such an object covers nothing: it cannot be placed, composited or clicked on,
+    and left in a dataset it fails later, far from the file (synth-seg's placement)."""
+    if not matte.any():
+        raise ImageError(path, f"{what} is all zero: nothing in it is object")
+
+
+def read_colour_and_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read an image as (HxWx3 RGB, its own HxW alpha channel or None when it has none);
+    grey is replicated. uint8, or uint16 for 16-bit files."""
     array = _decode(path)
     if array.ndim == 2:
-        return np.repeat(array[:, :, None], 3, axis=2)
-    if array.shape[2] == 4:
-        array = array[:, :, :3]
-    return np.ascontiguousarray(array[:, :, ::-1])
+        return np.repeat(array[:, :, None], 3, axis=2), None
+    alpha = np.ascontiguousarray(array[:, :, 3]) if array.shape[2] == 4 else None
+    return np.ascontiguousarray(array[:, :, 2::-1]), alpha
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a photo as HxWx3 RGB (uint8, or uint16 for 16-bit files); grey is replicated, alpha dropped."""
+    return read_colour_and_alpha(path)[0]
 
 
 def read_rgba(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Read an image with an alpha channel as (HxWx3 RGB, HxW alpha); raises if there is none."""
-    array = _decode(path)
-    if array.ndim != 3 or array.shape[2] != 4:
+    colour, alpha = read_colour_and_alpha(path)
+    if alpha is None:
         raise ImageError(path, "has no alpha channel (expected an RGBA image)")
-    return np.ascontiguousarray(array[:, :, 2::-1]), np.ascontiguousarray(array[:, :, 3])
+    return colour, alpha
 
 
 def read_alpha(path: str | os.PathLike) -> np.ndarray:

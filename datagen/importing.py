@@ -13,10 +13,11 @@ once, here:
   take `--root` as `root` when they are `build` importers);
 - its `plan(options, check)` lists the work without reading pixels: a `Plan` of picklable
   items in output order, a picklable `make_sample(item) -> sample` that runs on the workers,
-  the parameters and inputs recorded in provenance, and listing problems (a file that could
-  not be paired) which are reported and recorded while the rest is written. `check(manifest,
-  parts, extra_roots)` checks the copy against a manifest and must come before any listing
-  that trusts the layout.
+  the parameters and inputs recorded in provenance, listing problems (a file that could not
+  be paired: recorded in the manifest's `failures` with the items that fail later, and
+  reported while the rest is written) and skipped files (not of a type read: reported and
+  recorded in provenance). `check(manifest, parts, extra_roots)` checks the copy against a
+  manifest and must come before any listing that trusts the layout.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datagen.shards.manifest import Failure
 
 COMMANDS = ("build", "import")
 PACKAGES = ("datagen.sources", "datagen.datasets", "datagen.benchmarks")
@@ -40,7 +44,7 @@ class ImporterError(ValueError):
 class NothingToImport(ImporterError):
     """The inputs hold nothing that can become a sample; `problems` says why, file by file."""
 
-    def __init__(self, message: str, problems: list[str]):
+    def __init__(self, message: str, problems: list[Failure]):
         super().__init__(message)
         self.problems = problems
 
@@ -63,7 +67,8 @@ class Plan:
     make_sample: Callable[[Any], dict]
     params: dict
     inputs: list[Path] = field(default_factory=list)       # described in provenance (build: after --root)
-    problems: list[str] = field(default_factory=list)      # listing problems: reported, recorded, skipped
+    problems: list[Failure] = field(default_factory=list)  # listing problems: reported, recorded as failures
+    skipped: list[str] = field(default_factory=list)       # files of other types, one line a folder: reported
     finish: Callable[[Path], list[str]] | None = None      # after writing; returns lines to print
     manifest: str | None = None                            # the source manifest checked (set by plan_import)
 
@@ -137,8 +142,9 @@ def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = 
 
 @dataclass
 class Outcome:
-    result: Any                 # datagen.build.WriteResult
-    problems: list[str]         # listing problems (also recorded in the manifest's provenance)
+    result: Any                 # datagen.build.WriteResult; its failures start with `problems`
+    problems: list[Failure]     # listing problems: files that could not be paired
+    skipped: list[str]          # files of other types (also recorded in the manifest's provenance)
     lines: list[str]            # what the plan's finish step reported
 
 
@@ -150,9 +156,9 @@ def run_import(importer: Importer, options: Any, out: str | Path, *, command: st
 
     plan = plan_import(importer, options, warn=warn)
     result = write_dataset(out, importer.kind, plan.items, plan.make_sample, provenance=_provenance(importer, options, plan, command),
-                           shard_size=shard_size, workers=workers, scheduler=scheduler, progress=progress,
+                           failures=plan.problems, shard_size=shard_size, workers=workers, scheduler=scheduler, progress=progress,
                            desc=f"{'building' if importer.command == 'build' else 'importing'} {importer.name}")
-    return Outcome(result, plan.problems, plan.finish(Path(out)) if plan.finish else [])
+    return Outcome(result, plan.problems, plan.skipped, plan.finish(Path(out)) if plan.finish else [])
 
 
 def _provenance(importer: Importer, options: Any, plan: Plan, command: str) -> dict:
@@ -168,6 +174,6 @@ def _provenance(importer: Importer, options: Any, plan: Plan, command: str) -> d
             provenance["source_manifest"] = {"name": plan.manifest, "version": load_manifest(plan.manifest)["version"]}
     else:
         provenance = {"command": command, "params": plan.params, "inputs": [describe_input(path) for path in plan.inputs]}
-    if plan.problems:  # only when there are any, so clean imports keep their bytes
-        provenance["listing_problems"] = plan.problems
+    if plan.skipped:  # only when there are any, so clean imports keep their bytes
+        provenance["skipped"] = plan.skipped
     return provenance

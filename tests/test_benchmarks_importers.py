@@ -247,7 +247,7 @@ def test_duplicate_stem_in_a_benchmark_is_reported_recorded_and_the_rest_built(t
             "(rename or remove all but one)")
     assert result.exit_code == 1 and f"failed: {line}" in result.output
     ds = open_dataset(tmp_path / "o")
-    assert ds.ids == ["im0", "im2"] and ds.manifest["provenance"]["listing_problems"] == [line]
+    assert ds.ids == ["im0", "im2"] and [f"{f['item']}: {f['error']}" for f in ds.manifest["failures"]] == [line]
 
 
 def test_cli_build_rejects_an_option_the_dataset_does_not_take(tmp_path):

@@ -235,7 +235,7 @@ def test_two_files_with_one_stem_are_reported_recorded_and_neither_used(tmp_path
     assert result.exit_code == 1 and f"failed: {line}" in result.stderr
     dataset = open_dataset(tmp_path / "ds")
     assert dataset.ids == ["b"]
-    assert dataset.manifest["provenance"]["listing_problems"] == [line]
+    assert dataset.manifest["failures"] == [{"item": str(folder), "error": line.removeprefix(f"{folder}: ")}]
 
 
 def test_only_ambiguous_files_is_nothing_to_import(tmp_path):

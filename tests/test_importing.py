@@ -59,7 +59,7 @@ def test_a_new_dataset_is_one_file(tmp_path, monkeypatch):
     try:
         toy = importing.get_importer("build", "toy")
         outcome = importing.run_import(toy, toy.options(root=tmp_path), tmp_path / "out", progress=False)
-        assert outcome.result.n_samples == 2 and outcome.problems == []
+        assert outcome.result.n_samples == 2 and outcome.problems == outcome.result.failures == [] and outcome.skipped == []
         from datagen.shards import open_dataset
 
         ds = open_dataset(tmp_path / "out")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from datagen.importing import ImporterError
-from datagen.sources.pairing import Folder, list_images, pair_by_stem
+from datagen.sources.pairing import Folder, pair_by_stem
 
 
 def _folder(root: Path, name: str, files: list[str]) -> Path:
@@ -24,8 +24,11 @@ def test_pairs_by_stem_across_suffixes_sorted_and_reports_orphans(tmp_path):
     pairing = pair_by_stem(Folder(images, "image"), Folder(masks, "mask"))
     assert pairing.items == [("a", str(images / "a.png"), str(masks / "a.bmp")), ("b", str(images / "b.jpg"), str(masks / "b.png"))]
     assert pairing.duplicates == []
-    assert pairing.unpaired == [f"{images / 'c.png'}: no matching mask file (paired by file name stem); skipped",
-                                f"{masks / 'd.png'}: no matching image file (paired by file name stem); skipped"]
+    assert [str(f) for f in pairing.unpaired] == [f"{images / 'c.png'}: no matching mask file (paired by file name stem); skipped",
+                                                  f"{masks / 'd.png'}: no matching image file (paired by file name stem); skipped"]
+    assert [f.item for f in pairing.unpaired] == [str(images / "c.png"), str(masks / "d.png")]
+    assert pairing.unsupported == [f"{images}: 1 file not read, not of an image type read here "
+                                   "(.png .jpg .jpeg .bmp .tif .tiff .webp .ppm .pgm): notes.txt"]
 
 
 def test_a_duplicated_stem_pairs_no_file_in_any_folder(tmp_path):
@@ -33,8 +36,9 @@ def test_a_duplicated_stem_pairs_no_file_in_any_folder(tmp_path):
     masks = _folder(tmp_path, "gt", ["a.png", "a.jpg", "b.png"])
     pairing = pair_by_stem(Folder(images, "image"), Folder(masks, "mask"))
     assert [item[0] for item in pairing.items] == ["b"]
-    assert pairing.duplicates == [f"{masks}: 2 mask files share the stem 'a' (a.jpg, a.png); none of them is used "
-                                  "(rename or remove all but one)"]
+    assert [str(f) for f in pairing.duplicates] == [f"{masks}: 2 mask files share the stem 'a' (a.jpg, a.png); "
+                                                    "none of them is used (rename or remove all but one)"]
+    assert pairing.duplicates[0].item == str(masks)
     assert pairing.unpaired == []  # images/a.png is covered by the duplicate line, not reported again
     assert pairing.problems == pairing.duplicates
 
@@ -44,14 +48,14 @@ def test_optional_folder_pairs_with_none(tmp_path):
     alpha = _folder(tmp_path, "alpha", ["x.png", "stray.png"])
     pairing = pair_by_stem(Folder(fg, "foreground"), Folder(alpha, "alpha", required=False))
     assert pairing.items == [("rgba", str(fg / "rgba.png"), None), ("x", str(fg / "x.png"), str(alpha / "x.png"))]
-    assert pairing.unpaired == [f"{alpha / 'stray.png'}: no matching foreground file (paired by file name stem); skipped"]
+    assert [str(f) for f in pairing.unpaired] == [f"{alpha / 'stray.png'}: no matching foreground file (paired by file name stem); skipped"]
 
 
 def test_unusable_folders_are_one_clear_error(tmp_path):
     with pytest.raises(ImporterError, match="backgrounds folder does not exist"):
-        list_images(tmp_path / "nope", "backgrounds")
-    with pytest.raises(ImporterError, match="holds no image files"):
-        list_images(_folder(tmp_path, "empty", ["readme.txt"]), "backgrounds")
+        pair_by_stem(Folder(tmp_path / "nope", "backgrounds"))
+    with pytest.raises(ImporterError, match=r"holds no image files \(.png .jpg .*\); it holds notes.txt, readme.txt$"):
+        pair_by_stem(Folder(_folder(tmp_path, "empty", ["readme.txt", "notes.txt"]), "backgrounds"))
     with pytest.raises(ValueError, match="at least one required folder"):
         pair_by_stem(Folder(tmp_path, "alpha", required=False))
 

@@ -89,6 +89,7 @@ def test_cli_seg_matting_and_regenerate(banks, tmp_path):
     res = runner.invoke(app, ["synth-seg", "--objects", objects, "--backgrounds", backgrounds, "--out", str(seg),
                               "--n", "7", "--size", "40", "--seed", "1", "--no-progress"])
     assert res.exit_code == 0, res.output
+    assert "synth-seg: 7 samples at 40 px, about 37 kB on disk" in res.output  # said before the work starts
     ds = open_dataset(seg)
     assert ds.kind == "seg" and len(ds) == 7
     assert ds.manifest["storage"]["codec"] == "zstd:1,image=none"  # photographs raw, labels compressed

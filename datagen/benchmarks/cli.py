@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, comma_list, command_line, exit_on_failures, fail, report_written
+from datagen.cli_common import (Progress, Scheduler, Workers, comma_list, command_line, exit_on_failures, fail,
+                                report_skipped, report_written)
 from datagen.importing import importers
 
 NAMES = tuple(importers("build"))
@@ -44,10 +45,13 @@ def build(
     from datagen.importing import ImporterError, get_importer, run_import
     from datagen.shards.datasheet import write_datasheet
 
-    try:
-        wanted = tuple(int(k) for k in trimaps)
-    except ValueError:
-        fail(f"--trimaps takes comma-separated numbers, got {trimaps!r}")
+    from datagen.datasets.alphamatting import TRIMAP_SETS
+
+    unknown = [k for k in trimaps if k not in {str(n) for n in TRIMAP_SETS}]
+    if unknown:
+        fail(f"--trimaps takes the trimap sets {', '.join(map(str, TRIMAP_SETS))} (comma-separated or repeated), "
+             f"got {', '.join(map(repr, unknown))}")
+    wanted = tuple(int(k) for k in trimaps)
     given = {"root": root, "backgrounds": backgrounds, "annotations": annotations, "split": split, "resolution": resolution,
              "trimaps": trimaps, "min_area": min_area, "per_object": per_object, "objects": objects,
              "trimap_radius": trimap_radius, "names": names}
@@ -71,12 +75,8 @@ def build(
     typer.echo(f"datasheet: {write_datasheet(outcome.result.path)}")
     for line in outcome.lines:
         typer.echo(line)
-    for problem in outcome.problems:  # files the pairing could not use; recorded in the manifest too
-        typer.echo(f"failed: {problem}", err=True)
-    exit_on_failures(outcome.result)
-    if outcome.problems:
-        typer.echo(f"{len(outcome.problems)} file(s) skipped", err=True)
-        raise typer.Exit(1)
+    report_skipped(outcome.skipped)
+    exit_on_failures(outcome.result)  # files the pairing could not use come first
 
 
 def register(app: typer.Typer) -> None:

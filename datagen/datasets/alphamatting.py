@@ -18,6 +18,7 @@ from datagen.imageio import check_same_size, checked_trimap, read_alpha, read_im
 from datagen.importing import Importer, ImporterError, Plan
 
 SPLITS = ("training", "test")
+TRIMAP_SETS = (1, 2, 3)           # the site's Trimap1..Trimap3 folders (training ships 1 and 2)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class AlphamattingOptions:
     root: Path
     split: str | None = None          # default training
     resolution: str = "lowres"
-    trimaps: tuple[int, ...] = (1, 2, 3)
+    trimaps: tuple[int, ...] = TRIMAP_SETS
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def folders(split: str, resolution: str) -> tuple[str, str | None, str]:
 
 
 def list_items(root: Path, split: str = "training", resolution: str = "lowres",
-               trimaps: tuple[int, ...] = (1, 2, 3)) -> list[Item]:
+               trimaps: tuple[int, ...] = TRIMAP_SETS) -> list[Item]:
     """Every image x every requested trimap that exists, sorted by image then trimap."""
     root = Path(root)
     inputs, gt, trimap_dir = folders(split, resolution)

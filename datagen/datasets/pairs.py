@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datagen.importing import Importer, Plan, RootOptions
+from datagen.shards.manifest import Failure
 from datagen.sources.pairing import Folder, pair_by_stem
 
 
@@ -23,11 +24,12 @@ class Pair:
     target: str
 
 
-def image_pairs(images: Path, targets: Path) -> tuple[list[Pair], list[str]]:
-    """Images with an annotation of the same stem, sorted by stem, and the duplicate-stem lines.
+def image_pairs(images: Path, targets: Path) -> tuple[list[Pair], list[Failure]]:
+    """Images with an annotation of the same stem, sorted by stem, and the duplicate stems.
 
     Pairing follows `datagen.sources.pairing` (a duplicated stem pairs no file). Files without a
-    partner are not reported here: the manifest check before a build already names them.
+    partner, or of another type, are not reported here: the manifest check before a build
+    already names them.
     """
     pairing = pair_by_stem(Folder(Path(images), "image"), Folder(Path(targets), "annotation"))
     return [Pair(*item) for item in pairing.items], pairing.duplicates

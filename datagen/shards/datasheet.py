@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.shards.layout import MANIFEST
+from datagen.shards.layout import COMPANIONS, MANIFEST
 from datagen.shards.reader import Dataset, open_dataset
 
-DATASHEET = "datasheet.md"
+# The files written into a dataset folder by default: the names `shards verify` knows as companions.
+DATASHEET, DATASHEET_PLOT = COMPANIONS
 COVERAGE_BINS = np.linspace(0.0, 1.0, 11)
 MAX_SAMPLES = 256
 MAX_FAILURES_LISTED = 50
@@ -238,15 +239,17 @@ def plot_statistics(stats: dict, path: Path) -> bool:
 
 def write_datasheet(path: str | os.PathLike, out: str | os.PathLike | None = None,
                     max_samples: int = MAX_SAMPLES) -> Path:
-    """Write the datasheet of the dataset at `path` (default `path/datasheet.md`, plot beside it
-    as `<stem>-stats.png`); returns the markdown file's path."""
+    """Write the datasheet of the dataset at `path` (default `path/datasheet.md` with the plot
+    `datasheet-stats.png` beside it; given `out`, the plot is `<out stem>-stats.png` beside
+    that); returns the markdown file's path."""
     from datagen.files import write_atomic
 
     dataset = open_dataset(path)
+    plot_name = DATASHEET_PLOT if out is None else f"{Path(out).stem}-stats.png"
     out = Path(path) / DATASHEET if out is None else Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stats = dataset_statistics(dataset, max_samples)
-    plot = out.with_name(out.stem + "-stats.png")
+    plot = out.with_name(plot_name)
     has_plot = plot_statistics(stats, plot)
     name = Path(path).resolve().name
     text = datasheet_markdown(name, dataset.manifest, stats, source_licences(dataset.manifest),

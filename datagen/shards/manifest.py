@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,6 +35,20 @@ VOLATILE_KEYS = (("created",), ("provenance", "command"))
 # `created` is left out on purpose, and the last two are digests themselves.
 _NOT_CONTENTS = ("provenance", "build", "created", "fingerprint", "contents_sha256")
 _REQUIRED = {"kind": str, "num_samples": int, "fields": list, "storage": dict, "shards": list, "provenance": dict}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One entry of a manifest's `failures`: an input that did not become a sample, and why.
+
+    `item` names the input (a sample's item, a file or a folder of the inputs) and `error`
+    says what was wrong with it; `str()` is the one line a command prints for it."""
+
+    item: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.error}"
 
 
 class DatasetError(ValueError):

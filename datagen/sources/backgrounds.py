@@ -7,7 +7,7 @@ from pathlib import Path
 
 from datagen.imageio import read_image
 from datagen.importing import Importer, Plan
-from datagen.sources.pairing import list_images
+from datagen.sources.pairing import Folder, pair_by_stem
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,8 @@ class Background:
 
 
 def plan(o: BackgroundsOptions, check) -> Plan:
-    listing, problems = list_images(o.folder, "backgrounds")
-    items = sorted((stem, str(path)) for stem, path in listing.items())
-    return Plan(items, Background(), {}, inputs=[o.folder], problems=problems)
+    listing = pair_by_stem(Folder(o.folder, "backgrounds"))
+    return Plan(listing.items, Background(), {}, inputs=[o.folder], problems=listing.problems, skipped=listing.unsupported)
 
 
 IMPORTER = Importer("backgrounds", "import", "backgrounds", BackgroundsOptions, plan)

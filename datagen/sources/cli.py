@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, fail, report_written
+from datagen.cli_common import Progress, Scheduler, Workers, command_line, exit_on_failures, fail, report_skipped, report_written
 
 import_app = typer.Typer(help="Import folders of images as shard datasets (files paired by name stem).", no_args_is_help=True)
 OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (created; rerun to resume).")]
 
 
 def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path) -> None:
-    """Import, then report listing problems and failed items together (exit 1 if any)."""
+    """Import, then report files of other types, and the failures (files that could not be
+    paired, then items that failed) with exit 1 if there are any."""
     from datagen.build import DatasetExistsError
     from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
 
@@ -29,19 +30,15 @@ def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path)
     except (ImporterError, DatasetExistsError) as error:
         fail(str(error))
     report_written(outcome.result, importer.kind)
-    lines = outcome.problems + [str(failure) for failure in outcome.result.failures]
-    for line in lines:
-        typer.echo(f"failed: {line}", err=True)
-    if lines:
-        typer.echo(f"{len(lines)} file(s) skipped", err=True)
-        raise typer.Exit(1)
+    report_skipped(outcome.skipped)
+    exit_on_failures(outcome.result)
 
 
 @import_app.command("objects")
 def import_objects(
     out: OutDir,
     fg: Annotated[Optional[Path], typer.Option("--fg", help="Folder of foreground colour images.")] = None,
-    alpha: Annotated[Optional[Path], typer.Option("--alpha", help="Folder of alpha mattes (8 or 16 bit; equal-channel RGB accepted).")] = None,
+    alpha: Annotated[Optional[Path], typer.Option("--alpha", help="Folder of alpha mattes (8 or 16 bit; equal-channel RGB accepted); a foreground without one uses its own alpha channel (RGBA), one with both must agree.")] = None,
     rgba: Annotated[Optional[Path], typer.Option("--rgba", help="Folder of RGBA images (instead of --fg/--alpha).")] = None,
     workers: Workers = 1,
     scheduler: Scheduler = None,

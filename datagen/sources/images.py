@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import check_same_size, checked_trimap, read_alpha, read_image
+from datagen.imageio import check_not_empty, check_same_size, checked_trimap, read_alpha, read_image
 from datagen.importing import Importer, ImporterError, Plan
 from datagen.sources.pairing import Folder, pair_by_stem
 
@@ -23,7 +23,8 @@ class ImagesOptions:
 
 @dataclass(frozen=True)
 class AnnotatedImage:
-    """Make a `benchmark` sample from an image and a mask (nonzero > threshold) or an alpha."""
+    """Make a `benchmark` sample from an image and a mask (nonzero > threshold) or an alpha;
+    an annotation with no object pixel is refused (it cannot be clicked on or scored)."""
 
     annotation: str  # "mask" or "alpha"
     threshold: int = 0
@@ -37,8 +38,10 @@ class AnnotatedImage:
         sample = {"id": stem, "image": image}
         if self.annotation == "mask":
             sample["mask"] = (annotation > self.threshold).astype(np.uint8)
+            check_not_empty(annotation_path, f"mask (values above --threshold {self.threshold})", sample["mask"])
         else:
             sample["alpha"] = annotation
+            check_not_empty(annotation_path, "alpha", annotation)
         if trimap_path:
             sample["trimap"] = checked_trimap(trimap_path[0], read_alpha(trimap_path[0]), reference, image.shape)
         return sample
@@ -53,7 +56,7 @@ def plan(o: ImagesOptions, check) -> Plan:
     pairing = pair_by_stem(*folders)
     params = {"annotation": annotation, "threshold": o.threshold, "trimaps": o.trimaps is not None}
     return Plan(pairing.items, AnnotatedImage(annotation, o.threshold), params,
-                inputs=[folder.path for folder in folders], problems=pairing.problems)
+                inputs=[folder.path for folder in folders], problems=pairing.problems, skipped=pairing.unsupported)
 
 
 IMPORTER = Importer("images", "import", "benchmark", ImagesOptions, plan)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
-from datagen.synth.storage import DEFAULT_CODECS
+from datagen.synth.storage import DEFAULT_CODECS, estimated_bytes
 
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Object bank (`objects` dataset: fg + alpha [+ fg_full]).")]
 Backgrounds = Annotated[Optional[Path], typer.Option("--backgrounds", help="Background bank (`backgrounds` dataset, e.g. from `datagen import backgrounds`).")]
@@ -98,6 +98,9 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
             fail(f"probabilities must be in [0, 1], got {params[name]}")
     if not 0.0 < params["area"][0] <= params["area"][1]:
         fail(f"need 0 < --min-area <= --max-area, got {params['area']}")
+    if codec == DEFAULT_CODECS[kind]:
+        size = estimated_bytes(kind, n, params["size"])
+        typer.echo(f"synth-{kind}: {n} samples at {params['size']} px, about {_human(size)} on disk", err=True)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -111,6 +114,13 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
     report_written(result, f"synth-{kind}")
     typer.echo(f"datasheet: {write_datasheet(result.path)}")
     exit_on_failures(result)
+
+
+def _human(n_bytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{n_bytes / 1e3:.0f} kB"
 
 
 def _regenerate(sample: str, dataset, objects, backgrounds, out) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from datagen.imageio import ImageError, check_same_size, read_image
 from training.evaluation.contracts import PROTOCOL_METHODS
 from training.evaluation.models import load_model
 
@@ -50,8 +51,6 @@ def read_upload(path: str, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
     """Decode an uploaded file as HxWx3 uint8 RGB, checking its size from the header first (a
     50 MP photo is refused before its pixels are decoded); DemoInputError names the file."""
     from PIL import Image, UnidentifiedImageError
-
-    from datagen.imageio import ImageError, read_image
 
     name = os.path.basename(path)
     try:
@@ -165,9 +164,10 @@ class Session:
         """Matting models: run once on `trimap` (any size, {0, 128, 255} after rounding) -> alpha."""
         if trimap.ndim == 3:
             trimap = trimap[..., 0]
-        if trimap.shape[:2] != self.image.shape[:2]:
-            raise DemoInputError(f"the trimap is {trimap.shape[1]}x{trimap.shape[0]}, the image "
-                                 f"{self.image.shape[1]}x{self.image.shape[0]}")
+        try:
+            check_same_size("trimap", "the trimap", trimap, "the image", self.image.shape)
+        except ImageError as error:  # an upload has no path worth naming: the page shows the sizes
+            raise DemoInputError(error.reason) from None
         levels = np.where(trimap < 64, 0, np.where(trimap > 191, 255, 128)).astype(np.uint8)
         self.trimap = resize_to(levels, self.work.shape[:2], nearest=True)
         result = as_float(model.predict_matting(self.work, self.trimap))
