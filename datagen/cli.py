@@ -9,15 +9,9 @@ from __future__ import annotations
 
 import importlib
 
-from datagen.cli_common import OneLineErrors, Version
+from datagen.cli_common import command_app, Version
 
-app = OneLineErrors(
-    name="datagen",
-    help="Build, verify and inspect training data and benchmarks for matting and interactive segmentation.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = command_app("datagen", "Build, verify and inspect training data and benchmarks for matting and interactive segmentation.")
 
 # Feature modules that contribute commands, in the order they appear in --help.
 FEATURES = (

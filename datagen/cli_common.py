@@ -72,6 +72,13 @@ class OneLineErrors(typer.Typer):
             raise SystemExit(1) from None
 
 
+def command_app(name: str, help: str) -> OneLineErrors:
+    """A top-level app as both `datagen` and `training` are: one-line errors, help when run bare,
+    no shell-completion commands, plain tracebacks for the bugs that remain."""
+    return OneLineErrors(name=name, help=help, no_args_is_help=True, add_completion=False,
+                         pretty_exceptions_enable=False)
+
+
 _ERRNO_HINTS = {
     errno.ENOSPC: "the disk is full",
     errno.EROFS: "the file system is read-only",

@@ -184,12 +184,12 @@ def test_config_round_trip_and_build_model():
     a.eval(), b.eval()
     with torch.no_grad():
         assert torch.equal(a(image, trimap2, maps), b(image, trimap2, maps))
-    with pytest.raises(ValueError, match="unknown FBA model config key 'widht'"):
+    with pytest.raises(ValueError, match="unknown key model.widht \\(did you mean 'width'\\?\\)"):
         FBAConfig.from_dict({**d, "widht": 8})
     assert build_model(None).config == FBAConfig()
     with pytest.raises(ValueError, match="blocks must be 4 positive integers"):
         FBAConfig.from_dict({**d, "blocks": [1, 1, 1]})
-    with pytest.raises(ValueError, match="width must be a positive integer, got '8'"):
+    with pytest.raises(ValueError, match="model.width must be int, got '8'"):
         FBAConfig.from_dict({**d, "width": "8"})
 
 

@@ -96,10 +96,29 @@ def load_config(name: str | Path, network: str, schema: dict[str, type],
     return {table: _build(cls, raw.get(table, {}), table, path) for table, cls in schema.items()}
 
 
+def table_to_dict(table: Any) -> dict[str, Any]:
+    """One config dataclass as a plain TOML/JSON-able table (tuples as lists)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(table).items()}
+
+
 def config_to_dict(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A loaded config as plain TOML/JSON-able tables (tuples as lists), e.g. for checkpoints."""
-    return {table: {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(obj).items()}
-            for table, obj in config.items()}
+    """A loaded config as plain TOML/JSON-able tables, e.g. for checkpoints."""
+    return {table: table_to_dict(obj) for table, obj in config.items()}
+
+
+class TableConfig:
+    """Mixin of the config dataclasses a checkpoint stores on their own (a model's constructor
+    config): ``to_dict`` for the file, ``from_dict`` back with the same key and type checks as a
+    config file's ``[TABLE]`` table, so a checkpoint's config is as strictly read as a TOML one."""
+
+    TABLE: typing.ClassVar[str] = "model"
+
+    def to_dict(self) -> dict[str, Any]:
+        return table_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], origin: str = "of the checkpoint"):
+        return _build(cls, values, cls.TABLE, origin)
 
 
 def config_from_dict(tables: dict[str, dict[str, Any]], schema: dict[str, type], origin: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .noise import blur, draw_polylines, fill_polygons, hsv_to_rgb, random_walk_curves, value_noise
+from .noise import seeded_draw, blur, draw_polylines, fill_polygons, hsv_to_rgb, random_walk_curves, value_noise
 
 
 def make_background(seed: int, size: tuple[int, int] = (480, 640)) -> np.ndarray:
@@ -100,14 +100,7 @@ def make_photo_background(seed: int, size: tuple[int, int] = (480, 640), photo: 
     """A random crop (50-100% of the largest crop with the target aspect), flip and exposure/colour
     jitter of a bundled photograph (seeded choice unless `photo` names one of `PHOTOS`), resized
     to `size` = (H, W). uint8 HxWx3 RGB, deterministic per seed."""
-    h, w = int(size[0]), int(size[1])
-    if h < 1 or w < 1:
-        raise ValueError(f"background size must be at least 1x1, got {h}x{w}")
-    rng = np.random.default_rng(seed)
-    if photo is None:
-        photo = PHOTOS[int(rng.integers(len(PHOTOS)))]
-    elif photo not in PHOTOS:
-        raise ValueError(f"unknown photo {photo!r}; choose from {', '.join(PHOTOS)}")
+    h, w, rng, photo = seeded_draw(seed, size, "photo", photo, PHOTOS)
     source = _photo(photo)
     ph, pw = source.shape[:2]
     ch, cw = (ph, ph * w / h) if pw / ph > w / h else (pw * h / w, pw)

@@ -105,3 +105,19 @@ def random_walk_curves(rng: np.random.Generator, roots: np.ndarray, angles: np.n
     dx[:, 0] = 0.0
     dy[:, 0] = 0.0
     return np.stack([roots[:, None, 0] + np.cumsum(dx, 1), roots[:, None, 1] + np.cumsum(dy, 1)], -1)
+
+
+def seeded_draw(seed: int, size: tuple[int, int], what: str, choice: str | None,
+                options: tuple[str, ...]) -> tuple[int, int, np.random.Generator, str]:
+    """The start every demo generator shares: ``size`` = (H, W) checked, the seed's generator,
+    and ``choice`` checked against ``options`` or, when None, drawn from the generator first
+    (so one seed always gives one picture)."""
+    h, w = int(size[0]), int(size[1])
+    if h < 1 or w < 1:
+        raise ValueError(f"{what}: size must be at least 1x1, got {h}x{w}")
+    rng = np.random.default_rng(seed)
+    if choice is None:
+        choice = options[int(rng.integers(len(options)))]
+    elif choice not in options:
+        raise ValueError(f"unknown {what} {choice!r}; choose from {', '.join(options)}")
+    return h, w, rng, choice

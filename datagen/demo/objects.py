@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .noise import (blur, draw_polylines, fill_polygons, hsv_to_rgb, line_kernel,
+from .noise import (seeded_draw, blur, draw_polylines, fill_polygons, hsv_to_rgb, line_kernel,
                     random_walk_curves, value_noise)
 
 OBJECT_KINDS = ("fur", "hair", "glass", "motion", "lace")
@@ -57,14 +57,7 @@ def make_object(seed: int, size: tuple[int, int] = (320, 320), kind: str | None 
 
     Deterministic: the only randomness is `np.random.default_rng(seed)`.
     """
-    h, w = int(size[0]), int(size[1])
-    if h < 1 or w < 1:
-        raise ValueError(f"object size must be at least 1x1, got {h}x{w}")
-    rng = np.random.default_rng(seed)
-    if kind is None:
-        kind = OBJECT_KINDS[int(rng.integers(len(OBJECT_KINDS)))]
-    elif kind not in OBJECT_KINDS:
-        raise ValueError(f"unknown demo object kind {kind!r}; choose from {', '.join(OBJECT_KINDS)}")
+    h, w, rng, kind = seeded_draw(seed, size, "demo object kind", kind, OBJECT_KINDS)
     scene = _Scene.random(rng, (h, w), radius=0.3 if kind == "lace" else 0.26)
     alpha, F = _BUILDERS[kind](scene)
     F = _calm_outside(scene, alpha, F)

@@ -27,59 +27,46 @@ Regenerate = Annotated[Optional[str], typer.Option("--regenerate", help="Rebuild
 From = Annotated[Optional[Path], typer.Option("--from", help="Dataset to regenerate from (its provenance names the banks).")]
 
 
-def synth_seg(
-    objects: Objects = None,
-    backgrounds: Backgrounds = None,
-    out: Out = None,
-    n: N = 1000,
-    size: Size = 512,
-    seed: Seed = 0,
-    distractor_p: Annotated[float, typer.Option("--distractor-p", help="Probability of a distractor object under the primary (in the image, never in the mask).")] = 0.5,
-    min_area: MinArea = 0.08,
-    max_area: MaxArea = 0.45,
-    max_angle: MaxAngle = 20.0,
-    jpeg_p: JpegP = 0.0,
-    blur_p: BlurP = 0.0,
-    noise_p: NoiseP = 0.0,
-    regenerate: Regenerate = None,
-    from_: From = None,
-    codec: Codec = DEFAULT_CODECS["seg"],
-    workers: Workers = 1,
-    scheduler: Scheduler = None,
-    progress: Progress = True,
-) -> None:
+def _synth_command(kind: str, extra_flag: str, extra_help: str, doc: str):
+    """The command of one kind: the two differ only in what the extra object is for and in the
+    default codec (typer reads both from the defaults, evaluated here per kind)."""
+
+    def command(
+        objects: Objects = None,
+        backgrounds: Backgrounds = None,
+        out: Out = None,
+        n: N = 1000,
+        size: Size = 512,
+        seed: Seed = 0,
+        extra_p: float = typer.Option(0.5, extra_flag, help=extra_help),
+        min_area: MinArea = 0.08,
+        max_area: MaxArea = 0.45,
+        max_angle: MaxAngle = 20.0,
+        jpeg_p: JpegP = 0.0,
+        blur_p: BlurP = 0.0,
+        noise_p: NoiseP = 0.0,
+        regenerate: Regenerate = None,
+        from_: From = None,
+        codec: Codec = DEFAULT_CODECS[kind],
+        workers: Workers = 1,
+        scheduler: Scheduler = None,
+        progress: Progress = True,
+    ) -> None:
+        _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress,
+                 size=size, extra_p=extra_p, area=(min_area, max_area), max_angle=max_angle,
+                 jpeg_p=jpeg_p, blur_p=blur_p, noise_p=noise_p)
+
+    command.__doc__ = doc
+    return command
+
+
+synth_seg = _synth_command(
+    "seg", "--distractor-p", "Probability of a distractor object under the primary (in the image, never in the mask).",
     """Synthetic interactive-segmentation set: background crop, optional distractor, primary object on top;
-    stores image, mask (primary alpha > 0.5), the primary's soft alpha and the recipe (thesis Ch. 3.4.1)."""
-    _command("seg", objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress,
-             size=size, extra_p=distractor_p, area=(min_area, max_area), max_angle=max_angle,
-             jpeg_p=jpeg_p, blur_p=blur_p, noise_p=noise_p)
-
-
-def synth_matting(
-    objects: Objects = None,
-    backgrounds: Backgrounds = None,
-    out: Out = None,
-    n: N = 1000,
-    size: Size = 512,
-    seed: Seed = 0,
-    second_p: Annotated[float, typer.Option("--second-p", help="Probability of merging a second foreground under the primary (FBA training: 0.5).")] = 0.5,
-    min_area: MinArea = 0.08,
-    max_area: MaxArea = 0.45,
-    max_angle: MaxAngle = 20.0,
-    jpeg_p: JpegP = 0.0,
-    blur_p: BlurP = 0.0,
-    noise_p: NoiseP = 0.0,
-    regenerate: Regenerate = None,
-    from_: From = None,
-    codec: Codec = DEFAULT_CODECS["matting"],
-    workers: Workers = 1,
-    scheduler: Scheduler = None,
-    progress: Progress = True,
-) -> None:
-    """Synthetic matting set: image, alpha, fg, bg composites (optionally two foregrounds, as in FBA training)."""
-    _command("matting", objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress,
-             size=size, extra_p=second_p, area=(min_area, max_area), max_angle=max_angle,
-             jpeg_p=jpeg_p, blur_p=blur_p, noise_p=noise_p)
+    stores image, mask (primary alpha > 0.5), the primary's soft alpha and the recipe (thesis Ch. 3.4.1).""")
+synth_matting = _synth_command(
+    "matting", "--second-p", "Probability of merging a second foreground under the primary (FBA training: 0.5).",
+    """Synthetic matting set: image, alpha, fg, bg composites (optionally two foregrounds, as in FBA training).""")
 
 
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:

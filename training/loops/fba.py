@@ -57,10 +57,7 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
     train: TrainConfig = config["train"]
     model_cfg: FBAConfig = config["model"]
     data_cfg: MattingDataConfig = config["data"]
-    if matting is not None:
-        data = MattingData(data_cfg, matting=matting, seed=train.seed)
-    else:
-        data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, seed=train.seed)
+    data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     torch.manual_seed(train.seed)          # the initial weights are part of "same seed, same run"
     model = FBANet(model_cfg)
     if pretrained and not resume:

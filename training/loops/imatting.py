@@ -266,10 +266,7 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
     train: TrainConfig = config["train"]
     model_cfg: FBAConfig = config["model"]
     data_cfg: MattingDataConfig = config["data"]
-    if matting is not None:
-        matting_data = MattingData(data_cfg, matting=matting, seed=train.seed)
-    else:
-        matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, seed=train.seed)
+    matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     seg_data = SegData(config["seg"], seg, seed=train.seed)
     torch.manual_seed(train.seed)
     model = FBANet(model_cfg)

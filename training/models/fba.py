@@ -9,7 +9,7 @@ a sigmoid. F, B, alpha fusion (Eq. 4.3-4.5) is a separate test-time step: :mod:`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from training.config import TableConfig
 from training.models.gnws import WSConv2d, group_norm
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
@@ -28,7 +29,7 @@ OUTPUT_STRIDE = 8
 
 
 @dataclass(frozen=True)
-class FBAConfig:
+class FBAConfig(TableConfig):
     """Everything needed to rebuild an :class:`FBANet` (stored in checkpoints via :meth:`to_dict`).
 
     Defaults are the thesis network: ResNet-50 (width 64, blocks 3/4/6/3), PPM bins 1/2/3/6 with
@@ -63,19 +64,6 @@ class FBAConfig:
     def tiny(cls) -> "FBAConfig":
         """A CPU-sized variant (about 0.3 M parameters) with the same structure, for tests and smoke runs."""
         return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, decoder_channels=(32, 32, 32, 16, 16, 8))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-able dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FBAConfig":
-        """Inverse of :meth:`to_dict`; an unknown key is a ``ValueError`` naming it."""
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown FBA model config key {unknown[0]!r} (valid: {', '.join(sorted(names))})")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 def _positive_int(v: Any) -> bool:

@@ -28,15 +28,15 @@ is padded by mirroring to a multiple of 8 and the output cropped back.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from training.config import TableConfig
 from training.data.encodings import distance_maps
 from training.evaluation.robots import Click
 from training.models.fba import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, PyramidPooling, up2
@@ -51,7 +51,7 @@ INTERACTION_STRIDES = (1, 2, 1, 2, 2, 1)
 
 
 @dataclass(frozen=True)
-class IsegNetConfig:
+class IsegNetConfig(TableConfig):
     """Everything needed to rebuild an :class:`IsegNet`; defaults are the thesis network."""
 
     width: int = 64
@@ -84,17 +84,6 @@ class IsegNetConfig:
         """A CPU-sized variant with the same structure, for tests and smoke runs."""
         return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, interaction_channels=(8, 16, 16, 16, 16, 16),
                    decoder_channels=(32, 32, 32, 16, 16, 8))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "IsegNetConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown iseg model config key {unknown[0]!r} (valid: {', '.join(sorted(names))})")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 def click_masks(shape: tuple[int, int], clicks: list[Click] | tuple[Click, ...]) -> np.ndarray:
