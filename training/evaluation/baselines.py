@@ -66,6 +66,15 @@ def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radi
     return (small, seeds) if (seeds == 1).any() else None
 
 
+def _seeded_prediction(model, image: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
+    """The click baselines' common frame: all background before the first positive click, else
+    ``model.solve`` on the working-size image and its seeds, upsampled to the image."""
+    working = _click_seeds(image, clicks, model.max_side, model.radius)
+    if working is None:
+        return np.zeros(image.shape[:2], np.float32)
+    return _upsample(model.solve(*working), image.shape)
+
+
 def _frame(shape: tuple[int, int]) -> np.ndarray:
     """One-pixel image border: the background prior of the click-only baselines."""
     f = np.zeros(shape, bool)
@@ -86,14 +95,12 @@ class RandomWalkerSeg:
     name: str = "random_walker"
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
+        return _seeded_prediction(self, image, clicks)
+
+    def solve(self, small: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         from training.evaluation.random_walker import random_walker_probability
 
-        working = _click_seeds(image, clicks, self.max_side, self.radius)
-        if working is None:
-            return np.zeros(image.shape[:2], np.float32)
-        small, seeds = working
-        prob = random_walker_probability(small.astype(np.float64) / 255.0, seeds, self.beta)
-        return np.clip(_upsample(prob, image.shape), 0.0, 1.0)
+        return np.clip(random_walker_probability(small.astype(np.float64) / 255.0, seeds, self.beta), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,11 @@ class GrabCutSeg:
     name: str = "grabcut"
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
+        return _seeded_prediction(self, image, clicks)
+
+    def solve(self, rgb: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         from scipy import ndimage
 
-        working = _click_seeds(image, clicks, self.max_side, self.radius)
-        if working is None:
-            return np.zeros(image.shape[:2], np.float32)
-        rgb, seeds = working
         small, shape = np.ascontiguousarray(rgb[:, :, ::-1]), seeds.shape
         nearer_pos = ndimage.distance_transform_edt(seeds != 1) < ndimage.distance_transform_edt(seeds != 2)
         mask = np.where(nearer_pos, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
@@ -126,8 +132,7 @@ class GrabCutSeg:
             cv2.grabCut(small, mask, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
         except cv2.error:
             pass  # a colour model without samples: keep the prior
-        prob = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
-        return _upsample(prob, image.shape)
+        return ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
 
 
 def _float_image(image: np.ndarray) -> np.ndarray:
