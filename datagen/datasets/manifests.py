@@ -189,12 +189,17 @@ def check(name: str, root: Path, parts: list[str] | None = None,
     return report
 
 
+def _present(exists: bool, spec: dict, report: Report, what: str) -> bool:
+    """Whether an entry of the manifest is there; a missing one is a problem unless optional."""
+    if not exists and not spec.get("optional"):
+        report.problems.append(Problem("missing", spec["path"], f"{what} not found"))
+    return exists
+
+
 def _check_folder(root: Path, spec: dict, report: Report, decode: bool) -> None:
     rel = spec["path"]
     folder = root / rel
-    if not folder.is_dir():
-        if not spec.get("optional"):
-            report.problems.append(Problem("missing", rel, "folder not found"))
+    if not _present(folder.is_dir(), spec, report, "folder"):
         return
     exts = {e.lower() for e in spec.get("extensions", [])}
     files = _files(folder, spec.get("recursive", False))
@@ -228,9 +233,7 @@ def _check_folder(root: Path, spec: dict, report: Report, decode: bool) -> None:
 def _check_namelist(root: Path, extra_roots: dict[str, Path], spec: dict, report: Report) -> None:
     rel = spec["path"]
     path = root / rel
-    if not path.is_file():
-        if not spec.get("optional"):
-            report.problems.append(Problem("missing", rel, "name list not found"))
+    if not _present(path.is_file(), spec, report, "name list"):
         return
     names, issues = read_namelist(path)
     report.counts[rel] = len(names)
