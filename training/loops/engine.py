@@ -172,6 +172,20 @@ class Run:
         return FitResult(self.step, self.total, self.out / LAST, self.out / "metrics.csv")
 
 
+def initial_model(make: Callable[[], nn.Module], seed: int, world: World, report: Callable[[str], None], *,
+                  pretrained: str | None = None, resume: bool = False) -> nn.Module:
+    """A run's starting network: its weights drawn after seeding with ``seed`` (they are part of
+    "same seed, same run"), the encoder from local ImageNet weights ``pretrained`` when given,
+    except on resume, where the checkpoint holds every weight."""
+    torch.manual_seed(seed)
+    model = make()
+    if pretrained and not resume:
+        loaded = model.load_pretrained(pretrained)
+        if world.is_main:
+            report(f"pretrained encoder from {pretrained}: {loaded}")
+    return model
+
+
 def prepare_run(network: str, model: nn.Module, model_config: dict[str, Any], config: dict[str, dict[str, Any]],
                 train: TrainConfig, out: str | Path, world: World, *, per_epoch: int, max_steps: int | None = None,
                 resume: bool = False, amp: str = "none", progress: bool = True) -> Run:

@@ -9,13 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 from torch import Tensor, nn
 
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig
 from training.distributed import World
-from training.loops.engine import FitResult, Task, fit
+from training.loops.engine import FitResult, Task, fit, initial_model
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 
@@ -58,12 +57,7 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
     model_cfg: FBAConfig = config["model"]
     data_cfg: MattingDataConfig = config["data"]
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
-    torch.manual_seed(train.seed)          # the initial weights are part of "same seed, same run"
-    model = FBANet(model_cfg)
-    if pretrained and not resume:
-        loaded = model.load_pretrained(pretrained)
-        if world.is_main:
-            report(f"pretrained encoder from {pretrained}: {loaded}")
+    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
     task = Task(network=NETWORK, model=model, model_config=model_cfg.to_dict(), dataset=data,
                 paired=data_cfg.rescale_every_second, loss=fba_batch_loss, config=config_to_dict(config))
     return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)

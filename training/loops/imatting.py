@@ -42,7 +42,7 @@ from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
 from training.data.clicks import click_trimap, user_input
 from training.distributed import World
 from training.evaluation.robots import NO_ERROR, Click, next_click_matting
-from training.loops.engine import FitResult, Run, prepare_run
+from training.loops.engine import FitResult, Run, initial_model, prepare_run
 from training.loops.fba import fba_batch_loss
 from training.losses import soft_iou_click_loss
 from training.models import FBAConfig, FBANet
@@ -268,8 +268,7 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
     data_cfg: MattingDataConfig = config["data"]
     matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     seg_data = SegData(config["seg"], seg, seed=train.seed)
-    torch.manual_seed(train.seed)
-    model = FBANet(model_cfg)
+    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, report)
     if init and not resume:
         loaded = init_from_fba(model, init)
         if world.is_main:

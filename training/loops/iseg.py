@@ -56,7 +56,7 @@ from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
 from training.distributed import World
 from training.evaluation.robots import NO_ERROR, Click, next_click_largest_region
-from training.loops.engine import FitResult, Run, prepare_run
+from training.loops.engine import FitResult, Run, initial_model, prepare_run
 from training.loops.sampler import rank_batches, steps_per_epoch
 from training.losses import soft_iou_click_loss
 from training.models.iseg import CLICK_SIGMAS, IsegNet, IsegNetConfig, click_maps, force_clicks
@@ -261,12 +261,7 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
             raise ValueError("--stage finetune starts from the pre-trained network: give --init PRETRAIN_RUN/last.pt")
     model_cfg: IsegNetConfig = config["model"]
     dataset = SegData(config["data"], data, seed=train.seed)
-    torch.manual_seed(train.seed)          # the initial weights are part of "same seed, same run"
-    model = IsegNet(model_cfg)
-    if pretrained and not resume:
-        loaded = model.load_pretrained(pretrained)
-        if world.is_main:
-            report(f"pretrained image stream from {pretrained}: {loaded}")
+    model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
     if init and not resume:
         step = init_from_iseg(model, init)
         if world.is_main:
