@@ -28,11 +28,8 @@ def _down_up(array: np.ndarray, factor: int) -> np.ndarray:
 
 def resampled_composite(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> np.ndarray:
     """Composite on grey after resampling straight F and alpha down and up by `factor` (as augmentation does)."""
-    return _composite(foreground, _down_up(alpha, factor)[..., None], factor)
-
-
-def _composite(foreground: np.ndarray, resampled_alpha: np.ndarray, factor: int) -> np.ndarray:
-    return resampled_alpha * _down_up(foreground, factor) + (1.0 - resampled_alpha) * GREY
+    a = _down_up(alpha, factor)[..., None]
+    return a * _down_up(foreground, factor) + (1.0 - a) * GREY
 
 
 def spill_score(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> float:
@@ -40,11 +37,20 @@ def spill_score(foreground: np.ndarray, alpha: np.ndarray, factor: int = 8) -> f
 
     `foreground` is the F to score (the shipped `fg`, or a refit `fg_full`), HxWx3, and `alpha`
     HxW, floats in [0, 1]. 0 if there is no transparent band.
+
+    Both composites put the same ``(1 - a') GREY`` under the object (a' the resampled alpha), so
+    their difference is ``a' F' - (a F)'`` (primes: resampled) and the grey never needs adding;
+    it is taken at the band's pixels only (3-16% of a real matte), in float32 (a score on the
+    0..255 scale needs no more). Why: the two whole-image HxWx3 composites, with a broadcast
+    channel axis, took 36 ms per 0.4 MP object and the refit scores every object twice; this
+    takes ~10 ms (equal to the written-out definition to 1e-4 relative, tested).
     """
     band = (alpha > 0) & (alpha < 1)
     if not band.any():
         return 0.0
-    a = _down_up(alpha, factor)[..., None]  # once: both composites use it
-    reference = _down_up(alpha[..., None] * foreground, factor) + (1.0 - a) * GREY
-    error = np.abs(_composite(foreground, a, factor) - reference).mean(axis=2)
-    return float(error[band].mean() * 255.0)
+    foreground, alpha = np.asarray(foreground, np.float32), np.asarray(alpha, np.float32)
+    resampled_alpha = _down_up(alpha, factor)[band]
+    straight = _down_up(foreground, factor)[band]
+    premultiplied = _down_up(alpha[..., None] * foreground, factor)[band]
+    error = np.abs(resampled_alpha[:, None] * straight - premultiplied)
+    return float(error.mean(dtype=np.float64) * 255.0)

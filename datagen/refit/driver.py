@@ -13,6 +13,10 @@ from datagen.refit.objects import ObjectRef
 from datagen.refit.report import SIDE_DIR, gather_report, write_report
 from datagen.refit.task import RefitTask
 
+# zstd level 2, not the shards' default 3: on one 0.4 MP object's four fields (256 px tiles) it
+# compresses in 30 ms instead of 49 for 1-2% more bytes (fg_full 0.816 against 0.799 of raw).
+CODEC = "zstd:2"
+
 
 def refit_objects(refs: list[ObjectRef], out: str | os.PathLike, *, method: str = "levin",
                   options: Mapping[str, Any] | None = None, workers: int = 1, scheduler: str | None = None,
@@ -32,7 +36,7 @@ def refit_objects(refs: list[ObjectRef], out: str | os.PathLike, *, method: str 
     task = RefitTask(method, options, str(out / SIDE_DIR), threads)
     params = {"method": method, "options": options}
     provenance = {**(provenance or {}), "params": {**(provenance or {}).get("params", {}), **params}}
-    result = write_dataset(out, "objects", refs, task, provenance=provenance, shard_size=8, workers=workers,
+    result = write_dataset(out, "objects", refs, task, provenance=provenance, shard_size=8, codec=CODEC, workers=workers,
                            scheduler=scheduler, progress=progress, desc=f"refit ({method})")
     rows = gather_report(out, refs, result.failures)
     write_report(out, rows)

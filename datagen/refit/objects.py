@@ -28,26 +28,26 @@ class ObjectRef:
 
 
 def read_object(ref: ObjectRef) -> tuple[np.ndarray, np.ndarray, dict, list[str]]:
-    """(fg, alpha, source recipe, notes) of one object; errors name the file."""
+    """(fg, alpha, source recipe, notes) of one object; errors name the file (a size mismatch is
+    `datagen.imageio.check_same_size`'s error, as every importer reports it)."""
+    from datagen import imageio
+
     notes: list[str] = []
     if ref.dataset is not None:
         from datagen.shards import open_dataset
 
         sample = open_dataset(ref.dataset).read(ref.index, fields=("fg", "alpha", "recipe"))
         fg, alpha, recipe = sample["fg"], sample["alpha"], sample.get("recipe") or {}
-        where = f"{ref.dataset} sample {ref.id}"
+        where, reference = f"{ref.dataset} sample {ref.id}", "its fg"
     else:
-        from datagen import imageio
-
         if ref.alpha_path is None:
             fg, alpha = imageio.read_rgba(ref.fg_path)
             notes.append(f"no alpha file: used the alpha channel of {ref.fg_path}")
         else:
             fg, alpha = imageio.read_image(ref.fg_path), imageio.read_alpha(ref.alpha_path)
         recipe = {}
-        where = f"{ref.fg_path} / {ref.alpha_path or 'its alpha channel'}"
-    if fg.shape[:2] != alpha.shape:
-        raise ValueError(f"{where}: fg is {fg.shape[1]}x{fg.shape[0]} but alpha is {alpha.shape[1]}x{alpha.shape[0]}")
+        where, reference = ref.alpha_path or ref.fg_path, f"the foreground {ref.fg_path}"
+    imageio.check_same_size(where, "alpha", alpha, reference, fg.shape)
     return fg, alpha, recipe, notes
 
 
@@ -71,5 +71,5 @@ def folder_refs(fg_dir: str | os.PathLike, alpha_dir: str | os.PathLike | None) 
     folders = [Folder(Path(fg_dir), "foreground")] + ([Folder(Path(alpha_dir), "alpha", required=False)] if alpha_dir else [])
     pairing = pair_by_stem(*folders)
     if pairing.duplicates:
-        raise ImporterError("\n".join(pairing.duplicates))
+        raise ImporterError("\n".join(map(str, pairing.duplicates)))
     return [ObjectRef(stem, fg_path=fg, alpha_path=alpha[0] if alpha else None) for stem, fg, *alpha in pairing.items]

@@ -27,6 +27,23 @@ def to_uint16(array: np.ndarray) -> np.ndarray:
     return np.rint(np.clip(array, 0.0, 1.0) * 65535.0).astype(np.uint16)
 
 
+def composite_residual(image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray, background: np.ndarray) -> float:
+    """Mean ``|I - a F - (1 - a) B|`` (0..255, channels and pixels alike) where alpha > 0; 0 if none.
+
+    One channel at a time, as ``(I - B) - a (F - B)``: the HxWx3 expression with a broadcast
+    alpha axis ran numpy's loops three elements at a time (23 -> 8 ms per 0.4 MP object; a
+    gather of the pixels where alpha > 0 first was slower still)."""
+    inside = alpha > 0
+    if not inside.any():
+        return 0.0
+    total = 0.0
+    for c in range(3):
+        difference = image[..., c] - background[..., c]
+        difference -= alpha * (foreground[..., c] - background[..., c])
+        total += float(np.abs(difference[inside]).sum())
+    return total / (3 * int(inside.sum())) * 255.0
+
+
 @dataclass(frozen=True)
 class RefitTask:
     """Picklable `make_sample` for the shard writer. `options` are the solver's, complete
@@ -47,14 +64,12 @@ class RefitTask:
         if not (a > 0).any() or not (a < 1).any():
             notes.append(_undetermined_note(a))
         fg_full, bg_full = to_uint16(foreground), to_uint16(background)
-        stored_f, stored_b = to_unit_float(fg_full), to_unit_float(bg_full)
-        inside = a > 0
-        residual = np.abs(image - a[..., None] * stored_f - (1.0 - a[..., None]) * stored_b).mean(axis=2)
+        stored_f = to_unit_float(fg_full)
         refit = {
             "method": self.method,
             "options": self.options,
             **info,
-            "composite_residual": float(residual[inside].mean() * 255.0) if inside.any() else 0.0,
+            "composite_residual": composite_residual(image, a, stored_f, to_unit_float(bg_full)),
             "spill_before": spill_score(image, a),
             "spill_after": spill_score(stored_f, a),
             "notes": notes,

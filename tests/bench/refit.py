@@ -20,13 +20,16 @@ report) on the first N alphamatting.com low-resolution training objects (real al
 800x550; imported with `datagen import objects`), after one warm-up run, against the bare
 functions (levin and pymatting cf, warm, in one process, on the same arrays, summed over the
 objects). Rounds interleave the command and the bare calls, so load from other processes hits
-both alike; medians of `--repeats` rounds.
+both alike; medians of `--repeats` rounds. CPU seconds (every thread's user + system time) are
+printed beside the wall clock: on a shared machine a process's wall time is mostly its wait
+for a core, which the CPU time leaves out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,11 +106,19 @@ def _child(method: str, megapixels: float, repeats: int) -> dict:
             "peak_mb": max(peaks), "f_error": error}
 
 
-def _datagen(*args: str) -> float:
-    """Run `datagen ARGS` in a fresh process; its wall seconds."""
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _datagen(*args: str) -> tuple[float, float]:
+    """Run `datagen ARGS` in a fresh process; its wall and CPU seconds (CPU: every thread's,
+    which on a loaded machine says what the command costs better than the wall clock, whose
+    share of the cores depends on everyone else's processes)."""
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-m", "datagen.cli", *args], check=True, capture_output=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def _lowres_objects(root: Path, count: int) -> Path:
@@ -123,7 +134,8 @@ def _lowres_objects(root: Path, count: int) -> Path:
 
 
 def _bare_child(dataset: str) -> dict:
-    """Seconds of the bare levin and cf calls over every object of `dataset`, warm, summed."""
+    """Wall and CPU seconds of the bare levin and cf calls over every object of `dataset`, warm,
+    summed (keys `levin`, `cf`, `levin_cpu`, `cf_cpu`)."""
     from pymatting import estimate_foreground_cf
 
     from datagen.compose.convert import to_unit_float
@@ -134,14 +146,15 @@ def _bare_child(dataset: str) -> dict:
               for s in (ds.read(i, fields=("fg", "alpha")) for i in range(len(ds)))]
     levin = solver("levin").function()
     functions = {"levin": levin, "cf": lambda image, alpha: estimate_foreground_cf(image, alpha, return_background=True)}
-    seconds = {name: 0.0 for name in functions}
+    seconds = {key: 0.0 for name in functions for key in (name, f"{name}_cpu")}
     for name, function in functions.items():
         function(*arrays[0])  # imports, compilation or cache loads, first-touch memory
     for image, alpha in arrays:
         for name, function in functions.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             function(image, alpha)
             seconds[name] += time.perf_counter() - start
+            seconds[f"{name}_cpu"] += time.process_time() - cpu
     return seconds
 
 
@@ -160,10 +173,13 @@ def whole_command_rows(counts: list[int], repeats: int) -> list[dict]:
                 done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--bare-child", str(dataset)],
                                       capture_output=True, text=True, check=True)
                 bare.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            row = {"objects": count, "whole": statistics.median(whole),
-                   "levin": statistics.median(b["levin"] for b in bare), "cf": statistics.median(b["cf"] for b in bare)}
+            row = {"objects": count, "whole": statistics.median(w for w, _ in whole),
+                   "whole_cpu": statistics.median(c for _, c in whole), "load": open("/proc/loadavg").read().split()[0],
+                   **{key: statistics.median(b[key] for b in bare) for key in bare[0]}}
             print(f"  {count} objects: whole {row['whole']:.2f} s, bare levin {row['levin']:.2f} s, "
-                  f"bare cf {row['cf']:.2f} s (rounds: whole {', '.join(f'{w:.2f}' for w in whole)})", flush=True)
+                  f"bare cf {row['cf']:.2f} s (rounds: whole {', '.join(f'{w:.2f}' for w, _ in whole)}; CPU s: whole "
+                  f"{row['whole_cpu']:.2f}, levin {row['levin_cpu']:.2f}, cf {row['cf_cpu']:.2f}; load {row['load']})",
+                  flush=True)
             rows.append(row)
     return rows
 
@@ -200,11 +216,13 @@ def main() -> None:
     if rows:
         _print_size_table(rows)
     if whole:
-        print("\n| objects (alphamatting lowres) | whole command s | bare levin s | bare cf s | cf / whole command | cf / bare levin |")
-        print("|---|---|---|---|---|---|")
+        print("\n| objects (alphamatting lowres) | whole command s | bare levin s | bare cf s | cf / whole command "
+              "| cf / bare levin | CPU s: whole / levin / cf | cf / whole, CPU | load |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for row in whole:
             print(f"| {row['objects']} | {row['whole']:.2f} | {row['levin']:.2f} | {row['cf']:.2f} | "
-                  f"{row['cf'] / row['whole']:.1f}x | {row['cf'] / row['levin']:.1f}x |")
+                  f"{row['cf'] / row['whole']:.1f}x | {row['cf'] / row['levin']:.1f}x | {row['whole_cpu']:.2f} / "
+                  f"{row['levin_cpu']:.2f} / {row['cf_cpu']:.2f} | {row['cf_cpu'] / row['whole_cpu']:.1f}x | {row['load']} |")
 
 
 def _print_size_table(rows: list[dict]) -> None:
