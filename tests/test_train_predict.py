@@ -147,11 +147,11 @@ def test_predict_rejects_bad_input_in_one_line(checkpoint, real_files, tmp_path)
     bad = trimap.copy()
     bad[0, 0] = 64
     write_png(tmp_path / "values.png", bad)
-    save_checkpoint(tmp_path / "iseg.pt", {"network": "iseg", "model_config": {}, "model": {}})
+    save_checkpoint(tmp_path / "other.pt", {"network": "segformer", "model_config": {}, "model": {}})
     torch.save(FBANet(load_fba_config("tiny")["model"]).state_dict(), tmp_path / "bare.pt")
     cases = [(checkpoint, tmp_path / "small.png", "small.png: trimap is 149x93"),
              (checkpoint, tmp_path / "values.png", "values other than 0/128/255"),
-             (tmp_path / "iseg.pt", trimap_path, "holds a 'iseg' network"),
+             (tmp_path / "other.pt", trimap_path, "holds a 'segformer' network"),
              (tmp_path / "bare.pt", trimap_path, "not a training checkpoint")]
     for model, tri, message in cases:
         result = _predict(model, image_path, tri, tmp_path / "out")
@@ -170,7 +170,7 @@ def test_evaluation_resolves_checkpoints_and_refuses_other_networks(checkpoint, 
     alpha = model.predict_matting(image, trimap)
     assert alpha.shape == (40, 48) and alpha.dtype == np.float32 and 0 <= alpha.min() <= alpha.max() <= 1
     np.testing.assert_array_equal(alpha, model.predict_matting(image, trimap))     # deterministic
-    save_checkpoint(tmp_path / "iseg.pt", {"network": "iseg", "model_config": {}, "model": {}})
-    with pytest.raises(ModelError, match="holds a 'iseg' network"):
-        load_model(str(tmp_path / "iseg.pt"), "matting")
+    save_checkpoint(tmp_path / "other.pt", {"network": "segformer", "model_config": {}, "model": {}})
+    with pytest.raises(ModelError, match="holds a 'segformer' network"):
+        load_model(str(tmp_path / "other.pt"), "matting")
     assert load_predictor(checkpoint).net.config == load_fba_config("tiny")["model"]

@@ -7,15 +7,9 @@ from typing import Annotated, Callable, Optional
 
 import typer
 
-from datagen.cli_common import OneLineErrors, Progress, Scheduler, Version, Workers, describe_input, fail
+from datagen.cli_common import command_app, Progress, Scheduler, Version, Workers, describe_input, fail
 
-app = OneLineErrors(
-    name="training",
-    help="Train and evaluate matting and interactive-segmentation models on datagen shards.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = command_app("training", "Train and evaluate matting and interactive-segmentation models on datagen shards.")
 evaluate_app = typer.Typer(help="Run an evaluation protocol on a benchmark and write a report.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
 
@@ -154,6 +148,11 @@ FitConfig = Annotated[str, typer.Option(
 # not split at commas like other list options: a value may itself be a TOML list ([640, 480])
 FitSet = Annotated[Optional[list[str]], typer.Option(
     "--set", help="Override a config value, TABLE.KEY=VALUE (TOML syntax), e.g. --set train.lr=1e-5; repeatable.")]
+FitMaxSteps = Annotated[Optional[int], typer.Option(
+    "--max-steps", min=1, help="Stop after N steps (a step: one batch for fba, one image slot through all its clicks for "
+    "iseg and imatting); the schedule still follows the full run, and --resume continues.")]
+FitPretrained = Annotated[Optional[Path], typer.Option(
+    "--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder / image stream.")]
 FitResume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")]
 FitAmp = Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")]
 FitDevice = Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")]
@@ -201,9 +200,9 @@ def fit_fba_command(
     backgrounds: Backgrounds = None,
     matting: Matting = None,
     overrides: FitSet = None,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (the schedule still follows the full run; --resume continues).")] = None,
+    max_steps: FitMaxSteps = None,
     resume: FitResume = False,
-    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder.")] = None,
+    pretrained: FitPretrained = None,
     amp: FitAmp = "none",
     device: FitDevice = "auto",
     progress: Progress = True,
@@ -229,7 +228,7 @@ def fit_imatting_command(
     matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards for Tasks 2-3 instead of banks.")] = None,
     init: Annotated[Optional[Path], typer.Option("--init", help="FBA checkpoint to start from (thesis Ch. 5.2.2); input channels adapted.")] = None,
     overrides: FitSet = None,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (one step: one image per rank through its clicks; --resume continues).")] = None,
+    max_steps: FitMaxSteps = None,
     resume: FitResume = False,
     amp: FitAmp = "none",
     device: FitDevice = "auto",
@@ -255,9 +254,9 @@ def fit_iseg_command(
         "--stage", help="pretrain: the config's train table (thesis: synthetic data); finetune: the train table with "
         "the finetune table's epochs and lr (thesis: real data), from --init.")] = "pretrain",
     init: Annotated[Optional[Path], typer.Option("--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune).")] = None,
-    pretrained: Annotated[Optional[Path], typer.Option("--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the image stream.")] = None,
+    pretrained: FitPretrained = None,
     overrides: FitSet = None,
-    max_steps: Annotated[Optional[int], typer.Option("--max-steps", min=1, help="Stop after N steps (one step: one image per rank through its clicks; --resume continues).")] = None,
+    max_steps: FitMaxSteps = None,
     resume: FitResume = False,
     amp: FitAmp = "none",
     device: FitDevice = "auto",

@@ -35,6 +35,7 @@ from training.models.fba import OUTPUT_STRIDE
 
 if TYPE_CHECKING:
     from training.inference_imatting import ImattingPredictor
+    from training.inference_iseg import IsegPredictor
 
 DEFAULT_MAX_PIXELS = 4_200_000
 """About 2048 x 2048: Composition-1k's largest images fit at full resolution."""
@@ -129,13 +130,16 @@ class FBAPredictor:
 
 def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,
                    tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> FBAPredictor | ImattingPredictor:
+                   max_pixels: int = DEFAULT_MAX_PIXELS) -> FBAPredictor | ImattingPredictor | IsegPredictor:
     """The model in checkpoint ``path`` with its test-time procedure; a checkpoint of a network
     this function does not serve, or a file that is no checkpoint, is a CheckpointError."""
     state = load_checkpoint(path)
+    if state["network"] == "iseg":         # another network and test-time procedure: training.inference_iseg
+        from training.inference_iseg import load_iseg_predictor
+        return load_iseg_predictor(path, state, device=device, tta=tta, max_pixels=max_pixels)
     if state["network"] not in ("fba", "imatting"):
         raise CheckpointError(f"checkpoint {path}: holds a {state['network']!r} network; "
-                              "load_predictor serves 'fba' and 'imatting' checkpoints")
+                              "load_predictor serves 'fba', 'imatting' and 'iseg' checkpoints")
     try:
         net = FBANet(FBAConfig.from_dict(state["model_config"]))
         net.load_state_dict(state["model"])

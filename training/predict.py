@@ -1,8 +1,13 @@
-"""What ``training predict`` writes: alpha, F, B and a composite of alpha x F onto a new background.
+"""What ``training predict`` writes.
 
-The composite shows the two things a matte is for at once: whether alpha is right (edges, hair)
+Matting checkpoints: alpha, F, B and a composite of alpha x F onto a new background. The
+composite shows the two things a matte is for at once: whether alpha is right (edges, hair)
 and whether F is (no colour from the old background bleeding through), which alpha x the
 original image would hide.
+
+Interactive segmentation checkpoints: the mask, the probability it was thresholded from, and an
+overlay of the image with the mask tinted and the clicks drawn (green positive, red negative),
+the one picture that shows whether the clicks were read where the user meant them.
 """
 
 from __future__ import annotations
@@ -16,9 +21,13 @@ from matplotlib.colors import to_rgb
 from datagen.compose.convert import quantize_alpha, to_unit_float
 from datagen.imageio import read_image, write_png
 from datagen.shards.preview import checkerboard
+from training.evaluation.robots import Click
 from training.inference import MattingPrediction
+from training.inference_iseg import MASK_THRESHOLD
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
+ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
+POSITIVE_RGB, NEGATIVE_RGB, TINT_RGB = (0, 200, 0), (230, 30, 30), (40, 120, 255)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -64,3 +73,28 @@ def write_prediction(out: str | Path, pred: MattingPrediction, background: np.nd
         write_png(path, array)
     return paths
 
+
+
+def overlay(image: np.ndarray, mask: np.ndarray, clicks: list[Click]) -> np.ndarray:
+    """``image`` (HxWx3 uint8) with ``mask`` tinted blue at 45% and each click a dot with a white
+    rim (green positive, red negative), its radius growing with the image so it stays visible."""
+    weight = 0.45 * np.asarray(mask, np.float32)[..., None]
+    out = quantize_alpha((image.astype(np.float32) * (1 - weight) + weight * np.float32(TINT_RGB)) / 255)
+    radius = max(3, round(max(out.shape[:2]) / 120))
+    for y, x, positive in clicks:
+        cv2.circle(out, (x, y), radius, POSITIVE_RGB if positive else NEGATIVE_RGB, -1, cv2.LINE_AA)
+        cv2.circle(out, (x, y), radius, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def write_iseg_prediction(out: str | Path, image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> list[Path]:
+    """The three PNGs of :data:`ISEG_OUTPUTS` in ``out``: mask (0/255, probability >= 0.5),
+    probability (clipped to [0, 1], 8 bits) and the overlay of ``image``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    mask = prob >= MASK_THRESHOLD
+    arrays = (mask.astype(np.uint8) * 255, quantize_alpha(np.clip(prob, 0.0, 1.0)), overlay(image, mask, clicks))
+    paths = [out / name for name in ISEG_OUTPUTS]
+    for path, array in zip(paths, arrays):
+        write_png(path, array)
+    return paths

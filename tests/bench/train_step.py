@@ -2,6 +2,7 @@
 
     python tests/bench/train_step.py                          # CPU, 320x320, batch 1, fp32 and bf16
     python tests/bench/train_step.py --device cuda --amp fp16 # the same on a GPU
+    python tests/bench/train_step.py iseg --iseg-size 352     # interactive segmentation click-steps
 
 ``step``: seconds per iteration (forward + fba_loss + backward + RAdam step) of the full FBA
 network against a plain implementation built here from the same layers (a naive WS conv that
@@ -22,6 +23,7 @@ import statistics
 import time
 from contextlib import nullcontext
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -150,7 +152,6 @@ def bench_loader(args: argparse.Namespace) -> None:
     import tempfile
 
     import cv2
-    import numpy as np
     from torch.utils.data import DataLoader
 
     from datagen.demo.banks import build_background_bank, build_object_bank
@@ -247,7 +248,82 @@ def bench_imatting(args: argparse.Namespace) -> None:
         imatting.next_click_matting = robot
 
 
-SECTIONS = {"step": bench_step, "loader": bench_loader, "imatting": bench_imatting}
+# -- interactive segmentation ------------------------------------------------------------
+def _iseg_scene(size: int) -> tuple[torch.Tensor, np.ndarray]:
+    """An ellipse object with a notch (so protocol L has more than one error region to choose
+    from) over random colours: the image (1x3xHxW) and the int8 ground truth."""
+    g = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size]
+    gt = (((yy - size / 2) / (size / 3)) ** 2 + ((xx - size / 2) / (size / 4)) ** 2 <= 1).astype(np.int8)
+    gt[size // 2 - size // 16:size // 2 + size // 16, : size // 2] = 0
+    colours = g.random((size, size, 3), dtype=np.float32) * 0.3
+    image = np.where(gt[..., None] == 1, 0.6 + colours, colours).astype(np.float32)
+    return torch.from_numpy(image.transpose(2, 0, 1))[None], gt
+
+
+def bench_iseg(args: argparse.Namespace) -> None:
+    """Seconds per click-step of interactive segmentation training (thesis Ch. 3.2.2) at
+    ``--iseg-size``: protocol L's robot on the current prediction, the click maps, forward,
+    soft-IoU + click loss (Eq. 3.1), backward, RAdam step; 4 clicks per image, the prediction
+    after each click (clicks forced) fed back as the previous mask. Thesis-size network and tiny.
+    ``robot``: the share of a step spent in the robot (connected components and distance
+    transforms; target < 10 %), ``maps``: in the Gaussian click maps."""
+    from training.evaluation.robots import NO_ERROR, next_click_largest_region
+    from training.losses import soft_iou_click_loss
+    from training.models.iseg import IsegNet, IsegNetConfig, click_maps, click_masks, force_clicks
+
+    size = args.iseg_size
+    image, gt = _iseg_scene(size)
+    image = image.to(args.device)
+    target = torch.from_numpy(gt.astype(np.float32))[None, None].to(args.device)
+    valid = torch.ones_like(target)
+    precisions = [("fp32", None)] + ([] if args.amp == "none" else
+                                     [(args.amp, {"bf16": torch.bfloat16, "fp16": torch.float16}[args.amp])])
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    print(f"\niseg click-steps, {size}x{size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
+          f"warm-up {args.warmup}, median of {args.iters}")
+    print(f"{'network':<9}{'precision':<11}{'s/step':>9}{'steps/s':>9}{'robot s':>10}{'robot':>8}{'maps':>8}")
+    for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
+        net = IsegNet(cfg).to(args.device).train()
+        for label, dtype in precisions:
+            opt = torch.optim.RAdam(net.parameters(), lr=1e-5)
+            scaler = torch.amp.GradScaler(args.device) if dtype == torch.float16 else None
+            ctx = (lambda: torch.autocast(args.device, dtype=dtype)) if dtype is not None else nullcontext
+            steps, robot, maps_s = [], [], []
+            for i in range(args.warmup + args.iters):
+                if i % 4 == 0:
+                    clicks, prev = [], torch.zeros_like(target)
+                sync()
+                t0 = time.perf_counter()
+                click = next_click_largest_region(gt, prev[0, 0].cpu().numpy() >= 0.5, clicks)
+                t1 = time.perf_counter()
+                clicks.append((size - 1, size - 1, False) if click == NO_ERROR else click)
+                masks = click_masks((size, size), clicks)
+                maps = torch.from_numpy(click_maps(masks, cfg.click_sigmas))[None].to(args.device)
+                t2 = time.perf_counter()
+                opt.zero_grad(set_to_none=True)
+                with ctx():
+                    out = net(image, maps, prev)
+                loss = soft_iou_click_loss(out, target, valid, [clicks])
+                if scaler is None:
+                    loss.backward()
+                    opt.step()
+                else:
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+                prev = force_clicks(out.detach().float(), torch.from_numpy(masks)[None].to(args.device))
+                sync()
+                if i >= args.warmup:
+                    steps.append(time.perf_counter() - t0)
+                    robot.append(t1 - t0)
+                    maps_s.append(t2 - t1)
+            med = statistics.median(steps)
+            print(f"{name:<9}{label:<11}{med:>9.3f}{1 / med:>9.2f}{statistics.median(robot):>10.4f}"
+                  f"{statistics.median(robot) / med:>8.1%}{statistics.median(maps_s) / med:>8.1%}", flush=True)
+
+
+SECTIONS = {"step": bench_step, "loader": bench_loader, "imatting": bench_imatting, "iseg": bench_iseg}
 
 
 def main() -> None:
@@ -257,6 +333,7 @@ def main() -> None:
     p.add_argument("--amp", default="bf16", choices=["bf16", "fp16", "none"],
                    help="mixed precision measured next to fp32 (fp16 uses a GradScaler; 'none': fp32 only)")
     p.add_argument("--size", type=int, default=320)
+    p.add_argument("--iseg-size", type=int, default=352, help="crop side of the iseg section (the thesis's 352)")
     p.add_argument("--iters", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     args = p.parse_args()
