@@ -102,8 +102,7 @@ def bench_step(args: argparse.Namespace) -> None:
     inputs, batch = synthetic_batch(args.size, args.device)
     ours = FBANet(FBAConfig()).to(args.device).train()
     plain = plain_copy(ours)
-    precisions = [("fp32", None)] + ([] if args.amp == "none" else
-                                     [(args.amp, {"bf16": torch.bfloat16, "fp16": torch.float16}[args.amp])])
+    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
     print(f"FBA train step, {args.size}x{args.size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
           f"warm-up {args.warmup}, median of {args.iters}")
     print(f"{'precision':<10}{'ours s/it':>11}{'plain s/it':>12}{'ours it/s':>11}{'ours/plain':>12}"
@@ -200,7 +199,12 @@ def bench_imatting(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
     import training.loops.imatting as imatting
-    from training.loops.imatting import ScheduleConfig, _Updater, run_slot
+    import tempfile
+
+    from training.config import TrainConfig
+    from training.distributed import World
+    from training.loops.engine import prepare_run
+    from training.loops.imatting import ScheduleConfig, run_slot
 
     (image, trimap2, maps), batch = synthetic_batch(args.size, args.device)
     batch = {**batch, "image": image, "trimap_maps": maps, "fb_valid": torch.ones_like(batch["alpha"])}
@@ -208,8 +212,7 @@ def bench_imatting(args: argparse.Namespace) -> None:
     net = FBANet(replace(FBAConfig(), in_channels=9, encoder_masks=False)).to(args.device).train()
     schedule = ScheduleConfig(imatting_clicks=(6, 6))
     device = torch.device(args.device)
-    precisions = [("fp32", None)] + ([] if args.amp == "none" else
-                                     [(args.amp, {"bf16": torch.bfloat16, "fp16": torch.float16}[args.amp])])
+    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
     robot = imatting.next_click_matting
     robot_seconds = [0.0]
 
@@ -224,10 +227,10 @@ def bench_imatting(args: argparse.Namespace) -> None:
           f"warm-up {args.warmup}, median of {args.iters}")
     print(f"{'precision':<10}{'task':<10}{'s/step':>9}{'s/update':>10}{'robot share':>13}")
     try:
-        for label, dtype in precisions:
-            opt = torch.optim.RAdam(net.parameters(), lr=1e-5)
-            scaler = torch.amp.GradScaler(args.device) if dtype == torch.float16 else None
-            updater = _Updater(net, net, opt, scaler, dtype)
+        for label, amp in precisions:
+            # the training loop's own run object (RAdam, AMP, scaler), writing its metrics to a scratch folder
+            updater = prepare_run("imatting", net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
+                                  World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
             for task, b in (("seg", seg_batch), ("imatting", batch), ("trimap", {**batch, "trimap2": trimap2})):
                 times, shares = [], []
                 for i in range(args.warmup + args.iters):
@@ -277,8 +280,7 @@ def bench_iseg(args: argparse.Namespace) -> None:
     image = image.to(args.device)
     target = torch.from_numpy(gt.astype(np.float32))[None, None].to(args.device)
     valid = torch.ones_like(target)
-    precisions = [("fp32", None)] + ([] if args.amp == "none" else
-                                     [(args.amp, {"bf16": torch.bfloat16, "fp16": torch.float16}[args.amp])])
+    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     print(f"\niseg click-steps, {size}x{size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
           f"warm-up {args.warmup}, median of {args.iters}")
