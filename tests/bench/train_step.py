@@ -265,64 +265,59 @@ def _iseg_scene(size: int) -> tuple[torch.Tensor, np.ndarray]:
 
 
 def bench_iseg(args: argparse.Namespace) -> None:
-    """Seconds per click-step of interactive segmentation training (thesis Ch. 3.2.2) at
-    ``--iseg-size``: protocol L's robot on the current prediction, the click maps, forward,
-    soft-IoU + click loss (Eq. 3.1), backward, RAdam step; 4 clicks per image, the prediction
-    after each click (clicks forced) fed back as the previous mask. Thesis-size network and tiny.
-    ``robot``: the share of a step spent in the robot (connected components and distance
-    transforms; target < 10 %), ``maps``: in the Gaussian click maps."""
-    from training.evaluation.robots import NO_ERROR, next_click_largest_region
-    from training.losses import soft_iou_click_loss
-    from training.models.iseg import IsegNet, IsegNetConfig, click_maps, click_masks, force_clicks
+    """Seconds per click-step of interactive segmentation training at 352x352, through the loop's
+    own slot function (:func:`training.loops.iseg.click_by_click`: robot L on the current
+    prediction, click maps, forward, Eq. 3.1, backward, RAdam step; 4 clicks per image), for the
+    thesis-size network and tiny; ``robot``: the share of a step spent in the robot (connected
+    components and distance transforms; target < 10 %)."""
+    import tempfile
 
-    size = args.iseg_size
+    import training.loops.iseg as iseg
+    from training.config import TrainConfig
+    from training.distributed import World
+    from training.loops.engine import prepare_run
+    from training.models.iseg import IsegNet, IsegNetConfig
+
+    size, clicks = args.iseg_size, 4
     image, gt = _iseg_scene(size)
-    image = image.to(args.device)
-    target = torch.from_numpy(gt.astype(np.float32))[None, None].to(args.device)
-    valid = torch.ones_like(target)
+    mask = torch.from_numpy(gt.astype(np.float32))[None, None]
+    batch = {k: v.to(args.device) for k, v in {"image": image, "mask": mask, "valid": torch.ones_like(mask)}.items()}
+    device = torch.device(args.device)
     precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+    robot, robot_seconds = iseg.next_click_largest_region, [0.0]
+
+    def timed_robot(*a):
+        t0 = time.perf_counter()
+        click = robot(*a)
+        robot_seconds[0] += time.perf_counter() - t0
+        return click
+
+    iseg.next_click_largest_region = timed_robot
     print(f"\niseg click-steps, {size}x{size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
-          f"warm-up {args.warmup}, median of {args.iters}")
-    print(f"{'network':<9}{'precision':<11}{'s/step':>9}{'steps/s':>9}{'robot s':>10}{'robot':>8}{'maps':>8}")
-    for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
-        net = IsegNet(cfg).to(args.device).train()
-        for label, dtype in precisions:
-            opt = torch.optim.RAdam(net.parameters(), lr=1e-5)
-            scaler = torch.amp.GradScaler(args.device) if dtype == torch.float16 else None
-            ctx = (lambda: torch.autocast(args.device, dtype=dtype)) if dtype is not None else nullcontext
-            steps, robot, maps_s = [], [], []
-            for i in range(args.warmup + args.iters):
-                if i % 4 == 0:
-                    clicks, prev = [], torch.zeros_like(target)
-                sync()
-                t0 = time.perf_counter()
-                click = next_click_largest_region(gt, prev[0, 0].cpu().numpy() >= 0.5, clicks)
-                t1 = time.perf_counter()
-                clicks.append((size - 1, size - 1, False) if click == NO_ERROR else click)
-                masks = click_masks((size, size), clicks)
-                maps = torch.from_numpy(click_maps(masks, cfg.click_sigmas))[None].to(args.device)
-                t2 = time.perf_counter()
-                opt.zero_grad(set_to_none=True)
-                with ctx():
-                    out = net(image, maps, prev)
-                loss = soft_iou_click_loss(out, target, valid, [clicks])
-                if scaler is None:
-                    loss.backward()
-                    opt.step()
-                else:
-                    scaler.scale(loss).backward()
-                    scaler.step(opt)
-                    scaler.update()
-                prev = force_clicks(out.detach().float(), torch.from_numpy(masks)[None].to(args.device))
-                sync()
-                if i >= args.warmup:
-                    steps.append(time.perf_counter() - t0)
-                    robot.append(t1 - t0)
-                    maps_s.append(t2 - t1)
-            med = statistics.median(steps)
-            print(f"{name:<9}{label:<11}{med:>9.3f}{1 / med:>9.2f}{statistics.median(robot):>10.4f}"
-                  f"{statistics.median(robot) / med:>8.1%}{statistics.median(maps_s) / med:>8.1%}", flush=True)
+          f"warm-up {args.warmup}, median of {args.iters} images ({clicks} click-steps each)")
+    print(f"{'network':<9}{'precision':<11}{'s/click-step':>13}{'steps/s':>9}{'robot':>8}")
+    try:
+        for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
+            net = IsegNet(cfg).to(device).train()
+            for label, amp in precisions:
+                run = prepare_run("iseg", net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
+                                  World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
+                times, shares = [], []
+                for k in range(args.warmup + args.iters):
+                    robot_seconds[0] = 0.0
+                    if args.device == "cuda":
+                        torch.cuda.synchronize()
+                    t0 = time.perf_counter()
+                    iseg.click_by_click(run, batch, clicks, cfg.click_sigmas)
+                    if args.device == "cuda":
+                        torch.cuda.synchronize()
+                    if k >= args.warmup:
+                        times.append((time.perf_counter() - t0) / clicks)
+                        shares.append(robot_seconds[0] / clicks / times[-1])
+                med = statistics.median(times)
+                print(f"{name:<9}{label:<11}{med:>13.3f}{1 / med:>9.2f}{statistics.median(shares):>8.1%}", flush=True)
+    finally:
+        iseg.next_click_largest_region = robot
 
 
 SECTIONS = {"step": bench_step, "loader": bench_loader, "imatting": bench_imatting, "iseg": bench_iseg}
