@@ -48,3 +48,45 @@ def stable_manifest():
         return manifest
 
     return load
+
+
+@pytest.fixture()
+def one_thread():
+    """Tiny networks run several times faster on one thread on a shared 2-core machine, and the
+    bit-identity checks compare runs made at the same thread count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture()
+def step_count():
+    """How many optimiser steps (any optimiser) ran while the test did: ``step_count["n"]``."""
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    counter = {"n": 0}
+    handle = register_optimizer_step_post_hook(lambda *_: counter.__setitem__("n", counter["n"] + 1))
+    yield counter
+    handle.remove()
+
+
+@pytest.fixture()
+def record_robot(monkeypatch):
+    """``record_robot(module, name)`` replaces the click robot ``module.name`` by one that records
+    every call a training loop makes as (gt, pred, click), with copies of the arrays; returns the list."""
+
+    def install(module, name: str) -> list:
+        robot, calls = getattr(module, name), []
+
+        def recording(gt, pred, clicks):
+            click = robot(gt, pred, clicks)
+            calls.append((gt.copy(), pred.copy(), click))
+            return click
+
+        monkeypatch.setattr(module, name, recording)
+        return calls
+
+    return install

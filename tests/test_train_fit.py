@@ -19,16 +19,6 @@ from training.loops.optim import make_optimizer, make_scheduler, param_groups
 from training.models import FBANet
 
 
-@pytest.fixture()
-def one_thread():
-    """Tiny networks run several times faster on one thread on a shared 2-core machine, and the
-    bit-identity checks compare runs made at the same thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def banks(tmp_path_factory):
     return demo_banks(tmp_path_factory.mktemp("banks"))

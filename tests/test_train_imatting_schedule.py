@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import training.loops.imatting as imatting
 from datagen.compose.convert import quantize_alpha
 from training.config import TrainConfig
 from training.distributed import World
-from training.evaluation.robots import next_click_matting
 from training.loops.imatting import ImattingRun, ScheduleConfig, fit_schedule, imatting_click_count
 
 SEG_SIZE, MATTING_SIZE = 16, 24   # the stub tells the tasks apart by image size
@@ -76,25 +74,9 @@ def _matting_sample(i):
 
 
 @pytest.fixture()
-def robot_calls(monkeypatch):
+def robot_calls(record_robot):
     """Every call of the matting robot the loop makes: (gt, pred, click)."""
-    calls = []
-
-    def recording(gt, pred, clicks):
-        click = next_click_matting(gt, pred, clicks)
-        calls.append((gt.copy(), pred.copy(), click))
-        return click
-
-    monkeypatch.setattr(imatting, "next_click_matting", recording)
-    return calls
-
-
-@pytest.fixture()
-def step_count():
-    counter = {"n": 0}
-    handle = register_optimizer_step_post_hook(lambda *_: counter.__setitem__("n", counter["n"] + 1))
-    yield counter
-    handle.remove()
+    return record_robot(imatting, "next_click_matting")
 
 
 def _run(tmp_path, schedule, epochs=2, max_steps=None):

@@ -22,14 +22,6 @@ from training.cli import app
 from training.models.iseg import IsegNet, IsegNetConfig
 
 
-@pytest.fixture()
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Demo banks and 8 demo seg samples at 96 px (the tiny config crops 64 px)."""

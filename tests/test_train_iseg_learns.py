@@ -30,14 +30,6 @@ CLICKS = 5
 images: 384 click-by-click steps, under a minute on one free core."""
 
 
-@pytest.fixture()
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _seg(root, n_objects: int, n: int, seed: int):
     objects, backgrounds = demo_banks(root, n_objects=n_objects, seed=seed)
     with warnings.catch_warnings():

@@ -13,7 +13,6 @@ import pytest
 import torch
 from scipy import ndimage
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils.data import DataLoader
 
 import training.loops.iseg as iseg
@@ -75,25 +74,9 @@ class StandIn(torch.utils.data.Dataset):
 
 
 @pytest.fixture()
-def robot_calls(monkeypatch):
-    """Every call of protocol L's robot the loop makes: (gt, pred, click)."""
-    calls = []
-
-    def recording(gt, pred, clicks):
-        click = next_click_largest_region(gt, pred, clicks)
-        calls.append((gt.copy(), pred.copy(), click))
-        return click
-
-    monkeypatch.setattr(iseg, "next_click_largest_region", recording)
-    return calls
-
-
-@pytest.fixture()
-def step_count():
-    counter = {"n": 0}
-    handle = register_optimizer_step_post_hook(lambda *_: counter.__setitem__("n", counter["n"] + 1))
-    yield counter
-    handle.remove()
+def robot_calls(record_robot):
+    """Every call of the protocol L's robot the loop makes: (gt, pred, click)."""
+    return record_robot(iseg, "next_click_largest_region")
 
 
 def _fit(tmp_path, net, data, clicks=ClicksConfig(), epochs=2, batch=1, **kw):

@@ -86,3 +86,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def restore_network(path: str | Path, state: dict[str, Any], network: type, config: type):
+    """``network(config.from_dict(model_config))`` with the checkpoint's weights loaded: the one
+    way a predictor rebuilds its model; a config or weights that do not fit are one line."""
+    try:
+        net = network(config.from_dict(state["model_config"]))
+        net.load_state_dict(state["model"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"checkpoint {path}: weights do not fit its model config ({first})") from None
+    return net

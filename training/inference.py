@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from datagen.compose.trimap import check_trimap, trimap_masks
-from training.checkpoint import CheckpointError, load_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, restore_network
 from training.data import distance_maps
 from training.distributed import resolve_device
 from training.fusion import fuse_fba
@@ -140,12 +140,7 @@ def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,
     if state["network"] not in ("fba", "imatting"):
         raise CheckpointError(f"checkpoint {path}: holds a {state['network']!r} network; "
                               "load_predictor serves 'fba', 'imatting' and 'iseg' checkpoints")
-    try:
-        net = FBANet(FBAConfig.from_dict(state["model_config"]))
-        net.load_state_dict(state["model"])
-    except (TypeError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"checkpoint {path}: weights do not fit its model config ({first})") from None
+    net = restore_network(path, state, FBANet, FBAConfig)
     sigmas = state.get("config", {}).get("data", {}).get("distance_sigmas")
     if sigmas is None:
         raise CheckpointError(f"checkpoint {path}: no data.distance_sigmas in its config")

@@ -33,7 +33,7 @@ import torch
 from scipy import ndimage
 
 from datagen.imageio import check_same_size, read_alpha
-from training.checkpoint import CheckpointError
+from training.checkpoint import CheckpointError, restore_network
 from training.distributed import resolve_device
 from training.evaluation.robots import Click, padded_edt
 from training.inference_imatting import read_clicks
@@ -116,12 +116,7 @@ def load_iseg_predictor(path: str | Path, state: dict, *, device: str = "auto", 
     if tta:
         raise CheckpointError(f"checkpoint {path}: test-time augmentation is for matting networks; "
                               "this one holds an 'iseg' network, predicted without it")
-    try:
-        net = IsegNet(IsegNetConfig.from_dict(state["model_config"]))
-        net.load_state_dict(state["model"])
-    except (TypeError, ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"checkpoint {path}: weights do not fit its model config ({first})") from None
+    net = restore_network(path, state, IsegNet, IsegNetConfig)
     return IsegPredictor(net, resolve_device(device), max_pixels=max_pixels, source=str(path))
 
 
