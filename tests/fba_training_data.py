@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from datagen.build import write_dataset
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.demo.banks import background_sample, build_background_bank, build_object_bank, object_sample
 from datagen.imageio import read_alpha, read_image
+from datagen.synth.recipe import SynthParams
+from datagen.synth.run import run_synth
 
 ALPHAMATTING = "alphamatting_training_lowres"
 
@@ -22,6 +25,16 @@ def demo_banks(root: Path, n_objects: int = 6, size: int = 96, seed: int = 0) ->
     build_background_bank(root / "backgrounds", n=6, size=(size, size + 32), seed=seed, progress=False)
     return root / "objects", root / "backgrounds"
 
+
+
+def demo_seg(root: Path, n: int = 16, n_objects: int = 6, size: int = 96, seed: int = 0) -> dict[str, Path]:
+    """Demo banks (``root/objects``, ``root/backgrounds``) and ``n`` demo synth-seg samples of
+    ``size`` px made from them (``root/seg``): the training data of the iseg and imatting tests."""
+    objects, backgrounds = demo_banks(root, n_objects=n_objects, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
+        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size), progress=False)
+    return {"objects": objects, "backgrounds": backgrounds, "seg": root / "seg"}
 
 def real_image(shared_data: Path, name: str = "GT01", width: int = 160) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(image, alpha, trimap) of an alphamatting.com training image, resized to ``width`` px."""

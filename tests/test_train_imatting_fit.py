@@ -1,13 +1,13 @@
 """`training fit imatting` end to end on demo data: it runs from an FBA checkpoint, resumes bit for
 bit, predicts from clicks and scribbles, evaluates through Interactive Composition-100's protocol,
 refuses bad input in one line, and (slow) learns: after a fixed CPU budget it beats the tiny FBA
-model it started from and the closed-form baseline in whole-image SAD after 5 robot clicks."""
+model it started from in whole-image SAD after 5 robot clicks; the closed-form baseline is not yet
+beaten at that budget (a strict xfail: it fails loudly the day a recipe gets there)."""
 
 from __future__ import annotations
 
 import csv
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -16,9 +16,7 @@ from typer.testing import CliRunner
 
 from datagen.imageio import read_alpha, write_png
 from datagen.shards import open_dataset
-from datagen.synth.recipe import SynthParams
-from datagen.synth.run import run_synth
-from fba_training_data import demo_banks, held_out_benchmark
+from fba_training_data import demo_seg, held_out_benchmark
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.config import config_to_dict
@@ -30,28 +28,15 @@ from training.loops.fba import load_fba_config
 from training.models import FBANet
 
 
-@pytest.fixture()
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     """Demo banks, demo seg shards (Task 1), a held-out benchmark and an untrained tiny FBA checkpoint."""
     root = tmp_path_factory.mktemp("imatting")
-    objects, backgrounds = demo_banks(root)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
-        run_synth("seg", objects, backgrounds, root / "seg", 16, params=SynthParams(size=96), progress=False)
     cfg = load_fba_config("tiny")
     torch.manual_seed(0)
     save_checkpoint(root / "fba.pt", model_payload("fba", cfg["model"].to_dict(), FBANet(cfg["model"]),
                                                    config_to_dict(cfg)))
-    return {"objects": objects, "backgrounds": backgrounds, "seg": root / "seg", "fba": root / "fba.pt",
-            "bench": held_out_benchmark(root), "root": root}
+    return {**demo_seg(root), "fba": root / "fba.pt", "bench": held_out_benchmark(root), "root": root}
 
 
 def _fit(data, out, *extra, init=None):
@@ -171,25 +156,53 @@ def _sad_after_clicks(model, bench, clicks=5) -> float:
     return float(np.mean([r["per_click"]["sad"][-1] for r in records]))
 
 
-@pytest.mark.slow
-def test_tiny_run_beats_the_fba_model_it_started_from(data, tmp_path, one_thread):
-    """Fixed CPU budget: 150 tiny-FBA steps, then 192 interactive steps (6 epochs of the tiny
-    schedule at lr 3e-3) from it; scored on held-out demo composites after 5 robot clicks. The FBA
-    start gets the clicks as a sparse trimap, as the thesis's "[46]" row of Table 5.3."""
-    fba_run = tmp_path / "fba"
-    fba = CliRunner().invoke(app, ["fit", "fba", "--config", "tiny", "--objects", str(data["objects"]),
-                                   "--backgrounds", str(data["backgrounds"]), "--out", str(fba_run), "--no-progress",
-                                   "--max-steps", "150"])
-    assert fba.exit_code == 0, fba.output
-    result = _fit(data, tmp_path / "run", "--set", "train.lr=3e-3", "--set", "train.epochs=6",
-                  init=fba_run / "last.pt")
-    assert result.exit_code == 0 and "192/192 steps" in result.output, result.output
-    bench = open_dataset(data["bench"])
-    trained = load_predictor(tmp_path / "run" / "last.pt", device="cpu")
-    sad = {"imatting": _sad_after_clicks(trained, bench),
-           "fba start": _sad_after_clicks(ImattingPredictor(load_predictor(fba_run / "last.pt", device="cpu"),
-                                                            trained.click_radius), bench),
-           "baseline:scribble_cf": _sad_after_clicks(make_baseline("scribble_cf"), bench)}
-    print("whole-image SAD after 5 robot clicks, held-out demo samples:",
+HELD_OUT = 24
+"""Held-out samples of the learning test: with 6, one sample moved the mean by more than the gap
+between the models (per-sample SADs range 0.2-1.3)."""
+LEARNING_OBJECTS = 24
+"""Demo objects the learning run trains on: with the 6 of the other tests the click model overfits
+them (at 192 steps it lost to its FBA start for seed 1: SAD 0.93 vs 0.88)."""
+LEARNING_RECIPE = ["--set", "train.lr=3e-3", "--set", "train.epochs=12", "--set", "train.lr_drop_epochs=[9]"]
+"""384 interactive steps (12 epochs of the tiny schedule), lr x 0.1 for the last 3 epochs."""
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory) -> dict[str, float]:
+    """Fixed CPU budget: 150 tiny-FBA steps, then LEARNING_RECIPE's interactive steps from it;
+    whole-image SAD after 5 robot clicks on HELD_OUT held-out demo composites of the trained
+    model, the FBA start (the clicks as a sparse trimap, as the thesis's "[46]" row of Table 5.3)
+    and the closed-form scribble baseline."""
+    root = tmp_path_factory.mktemp("imatting_learns")
+    demo = demo_seg(root, n_objects=LEARNING_OBJECTS)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fba = CliRunner().invoke(app, ["fit", "fba", "--config", "tiny", "--objects", str(demo["objects"]),
+                                       "--backgrounds", str(demo["backgrounds"]), "--out", str(root / "fba"),
+                                       "--no-progress", "--max-steps", "150"])
+        assert fba.exit_code == 0, fba.output
+        result = _fit(demo, root / "run", *LEARNING_RECIPE, init=root / "fba" / "last.pt")
+        assert result.exit_code == 0 and "384/384 steps" in result.output, result.output
+        bench = open_dataset(held_out_benchmark(root, n=HELD_OUT))
+        trained = load_predictor(root / "run" / "last.pt", device="cpu")
+        start = ImattingPredictor(load_predictor(root / "fba" / "last.pt", device="cpu"), trained.click_radius)
+        sad = {"imatting": _sad_after_clicks(trained, bench), "fba start": _sad_after_clicks(start, bench),
+               "baseline:scribble_cf": _sad_after_clicks(make_baseline("scribble_cf"), bench)}
+    finally:
+        torch.set_num_threads(before)
+    print(f"whole-image SAD after 5 robot clicks, {HELD_OUT} held-out demo samples:",
           ", ".join(f"{k} {v:.3f}" for k, v in sad.items()))
-    assert sad["imatting"] < sad["fba start"], sad
+    return sad
+
+
+@pytest.mark.slow
+def test_tiny_run_beats_the_fba_model_it_started_from(learned):
+    assert learned["imatting"] < learned["fba start"], learned
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 18, unmet at a CPU test budget: the tiny FBA start is worse even "
+                   "with the TRUE trimap (whole-image SAD 0.67-0.95, seeds 0-2) than closed-form from 5 clicks "
+                   "(0.52); the click model gets to 0.59-0.63, and no recipe tried beat 0.52 on all three seeds")
+def test_tiny_run_beats_the_closed_form_baseline(learned):
+    assert learned["imatting"] < learned["baseline:scribble_cf"], learned

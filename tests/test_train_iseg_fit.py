@@ -8,15 +8,12 @@ import csv
 import os
 import subprocess
 import sys
-import warnings
 
 import pytest
 import torch
 from typer.testing import CliRunner
 
-from datagen.synth.recipe import SynthParams
-from datagen.synth.run import run_synth
-from fba_training_data import demo_banks
+from fba_training_data import demo_seg
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.models.iseg import IsegNet, IsegNetConfig
@@ -26,11 +23,7 @@ from training.models.iseg import IsegNet, IsegNetConfig
 def data(tmp_path_factory):
     """Demo banks and 8 demo seg samples at 96 px (the tiny config crops 64 px)."""
     root = tmp_path_factory.mktemp("iseg")
-    objects, backgrounds = demo_banks(root)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
-        run_synth("seg", objects, backgrounds, root / "seg", 8, params=SynthParams(size=96), progress=False)
-    return {"seg": root / "seg", "backgrounds": backgrounds, "root": root}
+    return {**demo_seg(root, n=8), "root": root}
 
 
 def _fit(data_path, out, *extra):

@@ -4,7 +4,6 @@ demo samples in mIoU after 5 protocol-L robot clicks, and its mIoU rises with cl
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pytest
@@ -12,9 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from datagen.shards import open_dataset
-from datagen.synth.recipe import SynthParams
-from datagen.synth.run import run_synth
-from fba_training_data import demo_banks
+from fba_training_data import demo_seg
 from training.cli import app
 from training.evaluation.baselines import make_baseline
 from training.evaluation.metrics import gt_from_benchmark
@@ -30,15 +27,6 @@ CLICKS = 5
 images: 384 click-by-click steps, under a minute on one free core."""
 
 
-def _seg(root, n_objects: int, n: int, seed: int):
-    objects, backgrounds = demo_banks(root, n_objects=n_objects, seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
-        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=SIZE),
-                  progress=False)
-    return root / "seg"
-
-
 def _miou_per_click(model, held) -> np.ndarray:
     """mIoU after each of the robot's clicks (protocol L, the one the network trains with)."""
     config = IsegConfig(robot="L", max_clicks=CLICKS)
@@ -48,8 +36,8 @@ def _miou_per_click(model, held) -> np.ndarray:
 
 @pytest.mark.slow
 def test_tiny_model_beats_its_untrained_self_and_the_random_walker(tmp_path, one_thread):
-    train = _seg(tmp_path / "train", n_objects=24, n=96, seed=0)
-    held = list(open_dataset(_seg(tmp_path / "held", n_objects=12, n=48, seed=99)))   # objects never trained on
+    train = demo_seg(tmp_path / "train", n=96, n_objects=24, size=SIZE, seed=0)["seg"]
+    held = list(open_dataset(demo_seg(tmp_path / "held", n=48, n_objects=12, size=SIZE, seed=99)["seg"]))   # objects never trained on
     result = CliRunner().invoke(app, ["fit", "iseg", "--config", "tiny", "--data", str(train), "--out",
                                       str(tmp_path / "run"), "--device", "cpu", "--no-progress"])
     assert result.exit_code == 0 and "384/384 steps" in result.output, result.output
