@@ -191,6 +191,25 @@ def bench_loader(args: argparse.Namespace) -> None:
 
 
 # -- interactive matting ------------------------------------------------------------------
+class TimedRobot:
+    """``module.name`` (a click robot the loops look up there) replaced by a wrapper that adds
+    the seconds of each call to ``.seconds``; ``restore()`` puts the original back."""
+
+    def __init__(self, module, name: str) -> None:
+        self.module, self.name, self.original, self.seconds = module, name, getattr(module, name), 0.0
+        setattr(module, name, self)
+
+    def __call__(self, *args):
+        t0 = time.perf_counter()
+        try:
+            return self.original(*args)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def restore(self) -> None:
+        setattr(self.module, self.name, self.original)
+
+
 def bench_imatting(args: argparse.Namespace) -> None:
     """Seconds per step of each task of the interactive matting schedule (one image through its
     clicks: Task 1 4 clicks, 4 updates; Task 2 6 clicks, updates from the 4th = 3; Task 3 one
@@ -213,16 +232,7 @@ def bench_imatting(args: argparse.Namespace) -> None:
     schedule = ScheduleConfig(imatting_clicks=(6, 6))
     device = torch.device(args.device)
     precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    robot = imatting.next_click_matting
-    robot_seconds = [0.0]
-
-    def timed_robot(*a):
-        t0 = time.perf_counter()
-        click = robot(*a)
-        robot_seconds[0] += time.perf_counter() - t0
-        return click
-
-    imatting.next_click_matting = timed_robot
+    robot_time = TimedRobot(imatting, "next_click_matting")
     print(f"imatting steps, {args.size}x{args.size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
           f"warm-up {args.warmup}, median of {args.iters}")
     print(f"{'precision':<10}{'task':<10}{'s/step':>9}{'s/update':>10}{'robot share':>13}")
@@ -234,7 +244,7 @@ def bench_imatting(args: argparse.Namespace) -> None:
             for task, b in (("seg", seg_batch), ("imatting", batch), ("trimap", {**batch, "trimap2": trimap2})):
                 times, shares = [], []
                 for i in range(args.warmup + args.iters):
-                    robot_seconds[0] = 0.0
+                    robot_time.seconds = 0.0
                     if args.device == "cuda":
                         torch.cuda.synchronize()
                     t0 = time.perf_counter()
@@ -243,12 +253,12 @@ def bench_imatting(args: argparse.Namespace) -> None:
                         torch.cuda.synchronize()
                     if i >= args.warmup:
                         times.append(time.perf_counter() - t0)
-                        shares.append(robot_seconds[0] / times[-1])
+                        shares.append(robot_time.seconds / times[-1])
                 med = statistics.median(times)
                 share = f"{statistics.median(shares):>12.1%}" if task != "trimap" else f"{'-':>12}"
                 print(f"{label:<10}{task:<10}{med:>9.3f}{med / updates:>10.3f} {share}", flush=True)
     finally:
-        imatting.next_click_matting = robot
+        robot_time.restore()
 
 
 # -- interactive segmentation ------------------------------------------------------------
@@ -284,15 +294,7 @@ def bench_iseg(args: argparse.Namespace) -> None:
     batch = {k: v.to(args.device) for k, v in {"image": image, "mask": mask, "valid": torch.ones_like(mask)}.items()}
     device = torch.device(args.device)
     precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    robot, robot_seconds = iseg.next_click_largest_region, [0.0]
-
-    def timed_robot(*a):
-        t0 = time.perf_counter()
-        click = robot(*a)
-        robot_seconds[0] += time.perf_counter() - t0
-        return click
-
-    iseg.next_click_largest_region = timed_robot
+    robot_time = TimedRobot(iseg, "next_click_largest_region")
     print(f"\niseg click-steps, {size}x{size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
           f"warm-up {args.warmup}, median of {args.iters} images ({clicks} click-steps each)")
     print(f"{'network':<9}{'precision':<11}{'s/click-step':>13}{'steps/s':>9}{'robot':>8}")
@@ -304,7 +306,7 @@ def bench_iseg(args: argparse.Namespace) -> None:
                                   World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
                 times, shares = [], []
                 for k in range(args.warmup + args.iters):
-                    robot_seconds[0] = 0.0
+                    robot_time.seconds = 0.0
                     if args.device == "cuda":
                         torch.cuda.synchronize()
                     t0 = time.perf_counter()
@@ -313,11 +315,11 @@ def bench_iseg(args: argparse.Namespace) -> None:
                         torch.cuda.synchronize()
                     if k >= args.warmup:
                         times.append((time.perf_counter() - t0) / clicks)
-                        shares.append(robot_seconds[0] / clicks / times[-1])
+                        shares.append(robot_time.seconds / clicks / times[-1])
                 med = statistics.median(times)
                 print(f"{name:<9}{label:<11}{med:>13.3f}{1 / med:>9.2f}{statistics.median(shares):>8.1%}", flush=True)
     finally:
-        iseg.next_click_largest_region = robot
+        robot_time.restore()
 
 
 SECTIONS = {"step": bench_step, "loader": bench_loader, "imatting": bench_imatting, "iseg": bench_iseg}

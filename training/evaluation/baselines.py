@@ -66,15 +66,6 @@ def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radi
     return (small, seeds) if (seeds == 1).any() else None
 
 
-def _seeded_prediction(model, image: np.ndarray, clicks: Sequence[Click]) -> np.ndarray:
-    """The click baselines' common frame: all background before the first positive click, else
-    ``model.solve`` on the working-size image and its seeds, upsampled to the image."""
-    working = _click_seeds(image, clicks, model.max_side, model.radius)
-    if working is None:
-        return np.zeros(image.shape[:2], np.float32)
-    return _upsample(model.solve(*working), image.shape)
-
-
 def _frame(shape: tuple[int, int]) -> np.ndarray:
     """One-pixel image border: the background prior of the click-only baselines."""
     f = np.zeros(shape, bool)
@@ -83,40 +74,49 @@ def _frame(shape: tuple[int, int]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class RandomWalkerSeg:
+class ClickSeeded:
+    """The click baselines' common frame: clicks painted as disks of ``radius`` px on the image
+    scaled to ``max_side``, all background before the first positive click, else ``solve`` on
+    the working-size image and its seeds (1 positive, 2 negative or border), upsampled back."""
+
+    max_side: int = 320
+    radius: int = 3
+
+    def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
+        working = _click_seeds(image, clicks, self.max_side, self.radius)
+        if working is None:
+            return np.zeros(image.shape[:2], np.float32)
+        return _upsample(self.solve(*working), image.shape)
+
+    def solve(self, rgb: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class RandomWalkerSeg(ClickSeeded):
     """Random walker (Grady 2006) with click disks as seeds. The one-pixel image border is a
     background seed (clicks paint over it): with positive clicks alone the problem is trivial,
     and dropping the border at the first negative click made results jump. Objects that touch
     the border pay for it; see docs/evaluation.md."""
 
-    max_side: int = 320
-    radius: int = 3
     beta: float = 1000.0
     name: str = "random_walker"
 
-    def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
-        return _seeded_prediction(self, image, clicks)
-
-    def solve(self, small: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    def solve(self, rgb: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         from training.evaluation.random_walker import random_walker_probability
 
-        return np.clip(random_walker_probability(small.astype(np.float64) / 255.0, seeds, self.beta), 0.0, 1.0)
+        return np.clip(random_walker_probability(rgb.astype(np.float64) / 255.0, seeds, self.beta), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
-class GrabCutSeg:
+class GrabCutSeg(ClickSeeded):
     """GrabCut with click disks as hard seeds. GrabCut has no "unknown" label, so the other
     pixels start from a click Voronoi prior: probably foreground where a positive click is
     nearer than any negative click or the image border, probably background elsewhere. The colour models and the cut are then
     re-estimated ``iterations`` times."""
 
-    max_side: int = 320
-    radius: int = 3
     iterations: int = 5
     name: str = "grabcut"
-
-    def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
-        return _seeded_prediction(self, image, clicks)
 
     def solve(self, rgb: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         from scipy import ndimage
