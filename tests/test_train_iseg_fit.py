@@ -5,14 +5,12 @@ input, and (slow) two gloo ranks making the update of one process at batch 2."""
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from ddp_check import ddp_weight_gaps
 from fba_training_data import demo_seg
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
@@ -105,21 +103,10 @@ def test_bad_input_is_one_line_naming_it(data, tmp_path):
 @pytest.mark.slow
 def test_two_gloo_ranks_match_one_process_on_the_same_images(data, tmp_path):
     """One step: four clicks, four updates; each rank's robot clicks on its own image."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(key, None)
     args = lambda out, batch: ["fit", "iseg", "--config", "tiny", "--data", str(data["seg"]), "--out",  # noqa: E731
-                               str(tmp_path / out), "--no-progress", "--max-steps", "1", "--device", "cpu",
+                               str(out), "--no-progress", "--max-steps", "1", "--device", "cpu",
                                "--set", f"train.batch_size={batch}"]
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "training"]
-    runs = {"ddp": torchrun + args("ddp", 1), "single": [sys.executable, "-m", "training"] + args("single", 2),
-            "one": [sys.executable, "-m", "training"] + args("one", 1)}
-    for name, cmd in runs.items():
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"{name}: {done.stdout}\n{done.stderr}"
-    ddp, single, one = (load_checkpoint(tmp_path / d / "last.pt", "iseg")["model"] for d in ("ddp", "single", "one"))
-    moved = max((single[k] - v).abs().max().item() for k, v in ddp.items() if v.is_floating_point())
-    other = max((single[k] - v).abs().max().item() for k, v in one.items() if v.is_floating_point())
+    moved, other = ddp_weight_gaps(tmp_path, "iseg", args)
     print(f"largest weight difference: DDP vs one process at batch 2 {moved:.2e}, batch 1 vs batch 2 {other:.2e}")
     # float sums in another order, through four RAdam updates: small, and far below a real difference
     assert moved < 1e-4 and moved < other / 20, (moved, other)
