@@ -3,10 +3,11 @@
 :func:`prepare_run` and its :class:`Run` own everything that must be the same for every network:
 RAdam and the step schedule (:mod:`training.loops.optim`), AMP, the DDP wrapper, ``metrics.csv``,
 a tqdm bar, and checkpoints that resume bit for bit (:mod:`training.checkpoint`). A loop that
-makes one optimiser step per batch plugs in as a :class:`Task` (model, dataset, loss) into
-:func:`fit`, which adds the run length (epochs x dataset size / (batch x world size)) and the
-deterministic per-rank batches (:mod:`training.loops.sampler`); loops with several steps per
-sample (interactive matting, interactive segmentation) drive a :class:`Run` themselves.
+goes through its data batch by batch plugs in as a :class:`Task` (model, dataset, the step on
+one batch) into :func:`fit`, which adds the run length (epochs x dataset size / (batch x world
+size)) and the deterministic per-rank batches (:mod:`training.loops.sampler`): FBA (one update
+per batch) and interactive segmentation (one per click); interactive matting, whose epoch is a
+schedule of three tasks, drives a :class:`Run` itself.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ RESUME_FREE_KEYS = ("num_workers", "log_steps", "checkpoint_steps", "epoch_check
 """``[train]`` keys a resumed run may change: they do not alter what is computed."""
 
 LossFn = Callable[[nn.Module, dict], tuple[Tensor, dict[str, float]]]
+StepFn = Callable[["Run", dict], dict[str, float]]
 
 
 @dataclass
@@ -44,9 +46,11 @@ class Task:
     """What one network contributes to a run.
 
     ``dataset`` has ``len()``, ``set_epoch(epoch)`` and ``[i] -> dict of tensors``; ``paired``
-    says whether odd indices hold the 2x-scaled version of the preceding even one; ``loss``
-    takes the (possibly DDP-wrapped) model and a batch on the device and returns the loss and
-    its named parts as floats; ``config`` is the run config as tables (stored in checkpoints).
+    says whether odd indices hold the 2x-scaled version of the preceding even one; ``step``
+    trains on one batch (on the device) through the run's :meth:`Run.update` as often as the
+    network needs (once: :func:`one_update`; once per click: interactive segmentation) and
+    returns the step's loss (``total``) and named parts as floats; ``config`` is the run config
+    as tables (stored in checkpoints).
     """
 
     network: str
@@ -54,8 +58,21 @@ class Task:
     model_config: dict[str, Any]
     dataset: Any
     paired: bool
-    loss: LossFn
+    step: StepFn
     config: dict[str, dict[str, Any]]
+
+
+def one_update(loss: LossFn) -> StepFn:
+    """The step of a network trained with one optimiser update per batch: ``loss`` of the
+    (possibly DDP-wrapped) model on the batch under the run's autocast, then one update."""
+
+    def step(run: "Run", batch: dict) -> dict[str, float]:
+        with run.autocast():
+            value, parts = loss(run.wrapped, batch)
+        run.update(value, parts["total"], f"step {run.step + 1}")
+        return parts
+
+    return step
 
 
 @dataclass(frozen=True)
@@ -211,7 +228,7 @@ def prepare_run(network: str, model: nn.Module, model_config: dict[str, Any], co
 
 def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_steps: int | None = None,
         resume: bool = False, amp: str = "none", progress: bool = True) -> FitResult:
-    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``), one optimiser
+    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``), one progress
     step per batch; see :func:`prepare_run` for ``max_steps``, ``resume`` and ``amp``."""
     n = len(task.dataset)
     per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, task.paired)
@@ -226,11 +243,7 @@ def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_st
                                world_size=world.world_size, rank=world.rank, paired=task.paired,
                                start=run.epoch_step)[:run.stop - run.step]
         for batch in run.loader(task.dataset, batches):
-            batch = run.to_device(batch)
-            with run.autocast():
-                loss, parts = task.loss(run.wrapped, batch)
-            run.update(loss, parts["total"], f"step {run.step + 1}")
-            run.end_step(parts)
+            run.end_step(task.step(run, run.to_device(batch)))
     return run.finish()
 
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig
 from training.distributed import World
-from training.loops.engine import FitResult, Task, fit, initial_model
+from training.loops.engine import FitResult, Task, fit, initial_model, one_update
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 
@@ -59,5 +59,5 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     model = initial_model(lambda: FBANet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
     task = Task(network=NETWORK, model=model, model_config=model_cfg.to_dict(), dataset=data,
-                paired=data_cfg.rescale_every_second, loss=fba_batch_loss, config=config_to_dict(config))
+                paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss), config=config_to_dict(config))
     return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)

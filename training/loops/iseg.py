@@ -56,8 +56,7 @@ from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
 from training.distributed import World
 from training.evaluation.robots import NO_ERROR, Click, next_click_largest_region
-from training.loops.engine import FitResult, Run, initial_model, prepare_run
-from training.loops.sampler import rank_batches, steps_per_epoch
+from training.loops.engine import FitResult, Run, Task, fit, initial_model
 from training.losses import soft_iou_click_loss
 from training.models.iseg import CLICK_SIGMAS, IsegNet, IsegNetConfig, click_maps, force_clicks
 
@@ -209,27 +208,15 @@ def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str
                max_steps: int | None = None, resume: bool = False, amp: str = "none",
                progress: bool = True) -> FitResult:
     """Train ``iseg`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
-    n = len(iseg.data)
-    per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, paired=False)
-    if per_epoch == 0:
-        raise ValueError(f"the training data has {n} images, fewer than one step needs "
-                         f"({train.batch_size * world.world_size})")
-    run = prepare_run(NETWORK, iseg.model, iseg.model_config, iseg.config, train, out, world, per_epoch=per_epoch,
-                      max_steps=max_steps, resume=resume, amp=amp, progress=progress)
-    while run.running:
-        epoch = run.epoch
-        iseg.data.set_epoch(epoch)
-        batches = rank_batches(n, seed=train.seed, epoch=epoch, batch_size=train.batch_size,
-                               world_size=world.world_size, rank=world.rank, paired=False,
-                               start=run.epoch_step)[:run.stop - run.step]
-        for batch in run.loader(iseg.data, batches):
-            batch = run.to_device(batch)
-            if clicks.all_at_once:
-                loss = all_at_once(run, batch, clicks, iseg.sigmas, train.seed, epoch)
-            else:
-                loss = click_by_click(run, batch, clicks.per_image, iseg.sigmas)
-            run.end_step({"total": loss})
-    return run.finish()
+
+    def step(run: Run, batch: dict) -> dict[str, float]:
+        if clicks.all_at_once:
+            return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch)}
+        return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas)}
+
+    task = Task(network=NETWORK, model=iseg.model, model_config=iseg.model_config, dataset=iseg.data, paired=False,
+                step=step, config=iseg.config)
+    return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
 
 
 def init_from_iseg(model: IsegNet, path: str | Path) -> int:
