@@ -210,19 +210,45 @@ class TimedRobot:
         setattr(self.module, self.name, self.original)
 
 
-def bench_imatting(args: argparse.Namespace) -> None:
-    """Seconds per step of each task of the interactive matting schedule (one image through its
-    clicks: Task 1 4 clicks, 4 updates; Task 2 6 clicks, updates from the 4th = 3; Task 3 one
-    update), the full 9-channel network, robot and click encodings included; and the share of a
-    Task 1 step spent outside the network (robot + distance maps)."""
-    from dataclasses import replace
-
-    import training.loops.imatting as imatting
+def scratch_run(network: str, net: torch.nn.Module, device: torch.device, amp: str):
+    """The training loops' own run object (RAdam, AMP, fp16 scaler) around ``net``, logging to a
+    scratch folder: what a slot function of a loop steps through."""
     import tempfile
 
     from training.config import TrainConfig
     from training.distributed import World
     from training.loops.engine import prepare_run
+
+    return prepare_run(network, net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
+                       World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
+
+
+def time_slots(slot, robot: TimedRobot, args: argparse.Namespace) -> tuple[float, float]:
+    """Median seconds of ``slot(i)`` over ``args.iters`` calls after ``args.warmup``, and the
+    median share of them spent in ``robot``."""
+    times, shares = [], []
+    for i in range(args.warmup + args.iters):
+        robot.seconds = 0.0
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        slot(i)
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+        if i >= args.warmup:
+            times.append(time.perf_counter() - t0)
+            shares.append(robot.seconds / times[-1])
+    return statistics.median(times), statistics.median(shares)
+
+
+def bench_imatting(args: argparse.Namespace) -> None:
+    """Seconds per step of each task of the interactive matting schedule (one image through its
+    clicks: Task 1 4 clicks, 4 updates; Task 2 6 clicks, updates from the 4th = 3; Task 3 one
+    update), the full 9-channel network, robot and click encodings included; and the share of a
+    step spent in the matting robot."""
+    from dataclasses import replace
+
+    import training.loops.imatting as imatting
     from training.loops.imatting import ScheduleConfig, run_slot
 
     (image, trimap2, maps), batch = synthetic_batch(args.size, args.device)
@@ -238,25 +264,16 @@ def bench_imatting(args: argparse.Namespace) -> None:
     print(f"{'precision':<10}{'task':<10}{'s/step':>9}{'s/update':>10}{'robot share':>13}")
     try:
         for label, amp in precisions:
-            # the training loop's own run object (RAdam, AMP, scaler), writing its metrics to a scratch folder
-            updater = prepare_run("imatting", net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
-                                  World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
+            run = scratch_run("imatting", net, device, amp)
             for task, b in (("seg", seg_batch), ("imatting", batch), ("trimap", {**batch, "trimap2": trimap2})):
-                times, shares = [], []
-                for i in range(args.warmup + args.iters):
-                    robot_time.seconds = 0.0
-                    if args.device == "cuda":
-                        torch.cuda.synchronize()
-                    t0 = time.perf_counter()
-                    updates, _ = run_slot(task, updater, b, schedule, (6.4, 25.6, 51.2), 0, 0, i, device)
-                    if args.device == "cuda":
-                        torch.cuda.synchronize()
-                    if i >= args.warmup:
-                        times.append(time.perf_counter() - t0)
-                        shares.append(robot_time.seconds / times[-1])
-                med = statistics.median(times)
-                share = f"{statistics.median(shares):>12.1%}" if task != "trimap" else f"{'-':>12}"
-                print(f"{label:<10}{task:<10}{med:>9.3f}{med / updates:>10.3f} {share}", flush=True)
+                updates = []          # optimiser updates per slot, as run_slot reports them
+
+                def slot(i: int) -> None:
+                    updates.append(run_slot(task, run, b, schedule, (6.4, 25.6, 51.2), 0, 0, i, device)[0])
+
+                med, robot_share = time_slots(slot, robot_time, args)
+                share = f"{robot_share:>12.1%}" if task != "trimap" else f"{'-':>12}"
+                print(f"{label:<10}{task:<10}{med:>9.3f}{med / updates[-1]:>10.3f} {share}", flush=True)
     finally:
         robot_time.restore()
 
@@ -280,12 +297,7 @@ def bench_iseg(args: argparse.Namespace) -> None:
     prediction, click maps, forward, Eq. 3.1, backward, RAdam step; 4 clicks per image), for the
     thesis-size network and tiny; ``robot``: the share of a step spent in the robot (connected
     components and distance transforms; target < 10 %)."""
-    import tempfile
-
     import training.loops.iseg as iseg
-    from training.config import TrainConfig
-    from training.distributed import World
-    from training.loops.engine import prepare_run
     from training.models.iseg import IsegNet, IsegNetConfig
 
     size, clicks = args.iseg_size, 4
@@ -302,22 +314,11 @@ def bench_iseg(args: argparse.Namespace) -> None:
         for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
             net = IsegNet(cfg).to(device).train()
             for label, amp in precisions:
-                run = prepare_run("iseg", net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
-                                  World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
-                times, shares = [], []
-                for k in range(args.warmup + args.iters):
-                    robot_time.seconds = 0.0
-                    if args.device == "cuda":
-                        torch.cuda.synchronize()
-                    t0 = time.perf_counter()
-                    iseg.click_by_click(run, batch, clicks, cfg.click_sigmas)
-                    if args.device == "cuda":
-                        torch.cuda.synchronize()
-                    if k >= args.warmup:
-                        times.append((time.perf_counter() - t0) / clicks)
-                        shares.append(robot_time.seconds / clicks / times[-1])
-                med = statistics.median(times)
-                print(f"{name:<9}{label:<11}{med:>13.3f}{1 / med:>9.2f}{statistics.median(shares):>8.1%}", flush=True)
+                run = scratch_run("iseg", net, device, amp)
+                per_image, share = time_slots(lambda i: iseg.click_by_click(run, batch, clicks, cfg.click_sigmas),
+                                              robot_time, args)
+                med = per_image / clicks
+                print(f"{name:<9}{label:<11}{med:>13.3f}{1 / med:>9.2f}{share:>8.1%}", flush=True)
     finally:
         robot_time.restore()
 
