@@ -49,14 +49,8 @@ class FBAConfig(TableConfig):
     decoder's guide (interactive matting, thesis Ch. 5.2.1: RGB + 6 maps = 9 channels)."""
 
     def __post_init__(self) -> None:
-        for name, count in (("blocks", 4), ("decoder_channels", 6), ("ppm_bins", None)):
-            value = getattr(self, name)
-            if not (isinstance(value, tuple) and value and (count is None or len(value) == count)
-                    and all(_positive_int(v) for v in value)):
-                raise ValueError(f"model config {name} must be {count or 'some'} positive integers, got {value!r}")
-        for name in ("in_channels", "width", "gn_groups", "ppm_channels"):
-            if not _positive_int(getattr(self, name)):
-                raise ValueError(f"model config {name} must be a positive integer, got {getattr(self, name)!r}")
+        check_positive_ints(self, {"blocks": 4, "decoder_channels": 6, "ppm_bins": None},
+                            ("in_channels", "width", "gn_groups", "ppm_channels"))
         if not isinstance(self.leaky_slope, (int, float)) or self.leaky_slope < 0:
             raise ValueError(f"model config leaky_slope must be a non-negative number, got {self.leaky_slope!r}")
 
@@ -68,6 +62,19 @@ class FBAConfig(TableConfig):
 
 def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def check_positive_ints(config: Any, tuples: dict[str, int | None], scalars: tuple[str, ...]) -> None:
+    """The structural checks of a model config: each of ``tuples`` a tuple of positive integers
+    (of the given length, or any non-zero length for None), each of ``scalars`` a positive integer."""
+    for name, count in tuples.items():
+        value = getattr(config, name)
+        if not (isinstance(value, tuple) and value and (count is None or len(value) == count)
+                and all(_positive_int(v) for v in value)):
+            raise ValueError(f"model config {name} must be {count or 'some'} positive integers, got {value!r}")
+    for name in scalars:
+        if not _positive_int(getattr(config, name)):
+            raise ValueError(f"model config {name} must be a positive integer, got {getattr(config, name)!r}")
 
 
 class ConvLReLUGN(nn.Sequential):

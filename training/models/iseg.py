@@ -39,7 +39,8 @@ from torch import Tensor, nn
 from training.config import TableConfig
 from training.data.encodings import distance_maps
 from training.evaluation.robots import Click
-from training.models.fba import IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, PyramidPooling, up2
+from training.models.fba import (IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, PyramidPooling,
+                                 check_positive_ints, up2)
 from training.models.guided_filter import DeepGuidedFilter
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
@@ -67,15 +68,8 @@ class IsegNetConfig(TableConfig):
     click_sigmas: tuple[float, ...] = CLICK_SIGMAS
 
     def __post_init__(self) -> None:
-        for name, count in (("blocks", 4), ("interaction_channels", 6), ("decoder_channels", 6), ("ppm_bins", None)):
-            value = getattr(self, name)
-            if not (isinstance(value, tuple) and value and (count is None or len(value) == count)
-                    and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)):
-                raise ValueError(f"model config {name} must be {count or 'some'} positive integers, got {value!r}")
-        for name in ("width", "gn_groups", "ppm_channels", "guided_radius"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value > 0):
-                raise ValueError(f"model config {name} must be a positive integer, got {value!r}")
+        check_positive_ints(self, {"blocks": 4, "interaction_channels": 6, "decoder_channels": 6, "ppm_bins": None},
+                            ("width", "gn_groups", "ppm_channels", "guided_radius"))
         if len(self.click_sigmas) != 3 or min(self.click_sigmas) <= 0:
             raise ValueError(f"model config click_sigmas must be three positive fractions, got {self.click_sigmas!r}")
 
