@@ -36,12 +36,11 @@ from datagen.imageio import check_same_size, read_alpha
 from training.checkpoint import CheckpointError, restore_network
 from training.distributed import resolve_device
 from training.evaluation.robots import Click, padded_edt
+from training.inference import DEFAULT_MAX_PIXELS
 from training.inference_imatting import read_clicks
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig, click_masks
 
-DEFAULT_MAX_PIXELS = 4_200_000
-"""About 2048 x 2048, as for the matting predictor."""
 MASK_THRESHOLD = 0.5
 """``probability >= 0.5`` is the mask: protocol L's rule, the one the thesis network trains with."""
 
