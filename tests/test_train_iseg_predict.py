@@ -22,7 +22,7 @@ from training.evaluation.sample_loops import IsegConfig, run_iseg_sample
 from training.inference import load_predictor
 from training.inference_iseg import IsegPredictor, scribble_clicks
 from training.models.iseg import IsegNet, IsegNetConfig, click_maps, click_masks
-from training.predict import NEGATIVE_RGB, POSITIVE_RGB
+from training.drawing import NEGATIVE_RGB, POSITIVE_RGB
 
 
 class RedOracle(nn.Module):

@@ -23,11 +23,11 @@ from datagen.imageio import read_image, write_png
 from datagen.shards.preview import checkerboard
 from training.evaluation.robots import Click
 from training.inference import MattingPrediction
+from training.drawing import overlay
 from training.inference_iseg import MASK_THRESHOLD
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
-POSITIVE_RGB, NEGATIVE_RGB, TINT_RGB = (0, 200, 0), (230, 30, 30), (40, 120, 255)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -73,18 +73,6 @@ def write_prediction(out: str | Path, pred: MattingPrediction, background: np.nd
         write_png(path, array)
     return paths
 
-
-
-def overlay(image: np.ndarray, mask: np.ndarray, clicks: list[Click]) -> np.ndarray:
-    """``image`` (HxWx3 uint8) with ``mask`` tinted blue at 45% and each click a dot with a white
-    rim (green positive, red negative), its radius growing with the image so it stays visible."""
-    weight = 0.45 * np.asarray(mask, np.float32)[..., None]
-    out = quantize_alpha((image.astype(np.float32) * (1 - weight) + weight * np.float32(TINT_RGB)) / 255)
-    radius = max(3, round(max(out.shape[:2]) / 120))
-    for y, x, positive in clicks:
-        cv2.circle(out, (x, y), radius, POSITIVE_RGB if positive else NEGATIVE_RGB, -1, cv2.LINE_AA)
-        cv2.circle(out, (x, y), radius, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
 
 
 def write_iseg_prediction(out: str | Path, image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> list[Path]:

@@ -20,13 +20,13 @@ import cv2
 import numpy as np
 
 from datagen.imageio import ImageError, check_same_size, read_image
+from training.drawing import overlay
 from training.evaluation.contracts import PROTOCOL_METHODS
 from training.evaluation.models import load_model
 
 TASKS = ("iseg", "imatting", "matting")     # tried in this order when a model offers several
 MAX_UPLOAD_PIXELS = 40_000_000                # refused above: decoding alone would take seconds
 MAX_MODEL_PIXELS = 1_000_000                  # scaled for the model above this
-DISPLAY_FG, DISPLAY_BG = (0, 210, 0), (230, 30, 30)
 
 
 class DemoInputError(ValueError):
@@ -185,15 +185,8 @@ class Session:
     # -- what the page shows and offers for download --------------------------------------
     def overlay(self, task: str) -> np.ndarray:
         """The working copy with the result tinted (mask: > 0.5; alpha: by opacity) and the clicks."""
-        base = self.work.astype(np.float32)
         weight = (self.current > 0.5).astype(np.float32) if task == "iseg" else self.shown
-        tinted = base * (1 - 0.45 * weight[..., None]) + 0.45 * weight[..., None] * np.float32([40, 120, 255])
-        out = np.rint(tinted).astype(np.uint8)
-        radius = max(3, round(max(out.shape[:2]) / 120))
-        for y, x, positive in self.clicks:
-            cv2.circle(out, (x, y), radius, DISPLAY_FG if positive else DISPLAY_BG, -1, cv2.LINE_AA)
-            cv2.circle(out, (x, y), radius, (255, 255, 255), 1, cv2.LINE_AA)
-        return out
+        return overlay(self.work, weight, self.clicks)
 
     def result_view(self, task: str) -> np.ndarray:
         """The result at `work` size as uint8: the mask (prob > 0.5) for iseg, the alpha otherwise."""
