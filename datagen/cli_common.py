@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import hashlib
+import inspect
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_type_hints
 
 import typer
 
@@ -70,6 +74,38 @@ class OneLineErrors(typer.Typer):
                 raise
             typer.echo(f"error: {message}", err=True)
             raise SystemExit(1) from None
+
+
+def command_with_shared(app: typer.Typer, name: str) -> Callable[[Callable], Callable]:
+    """Register ``body(<its own options>, *, shared: S)`` as command NAME of `app`, where S is a
+    dataclass whose fields are typer-annotated options with defaults: the command takes S's
+    options after its own and hands them to `body` as one S.
+
+    Why: typer reads a command's options from its signature, so a family of commands with the
+    same options (every `fit`, every `evaluate`) would otherwise list and pass them on one by
+    one in each command; here they are declared once, in S, and spliced into each signature."""
+
+    def register(body: Callable) -> Callable:
+        hints = get_type_hints(body, include_extras=True)
+        shared_type = hints["shared"]
+        shared_hints = get_type_hints(shared_type, include_extras=True)
+        names = [f.name for f in dataclasses.fields(shared_type)]
+        own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(body).parameters.values()
+               if p.name != "shared"]
+        added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                   annotation=shared_hints[f.name]) for f in dataclasses.fields(shared_type)]
+
+        @functools.wraps(body)
+        def command(**options) -> None:
+            shared = shared_type(**{key: options.pop(key) for key in names})
+            body(**options, shared=shared)
+
+        command.__signature__ = inspect.Signature(own + added)
+        command.__annotations__ = {p.name: p.annotation for p in own + added}
+        app.command(name)(command)
+        return body
+
+    return register
 
 
 def command_app(name: str, help: str) -> OneLineErrors:

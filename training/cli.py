@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
 import typer
 
-from datagen.cli_common import command_app, Progress, Scheduler, Version, Workers, describe_input, fail
+from datagen.cli_common import command_app, command_with_shared, Progress, Scheduler, Version, Workers, describe_input, fail
 
 app = command_app("training", "Train and evaluate matting and interactive-segmentation models on datagen shards.")
 evaluate_app = typer.Typer(help="Run an evaluation protocol on a benchmark and write a report.", no_args_is_help=True)
@@ -30,8 +31,19 @@ def _main(version: Version = False) -> None:
     """Train and evaluate matting and interactive-segmentation models on datagen shards."""
 
 
-def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=None, clicks: int = 20,
-         ids: str | None, limit: int | None, workers: int, scheduler: str | None, progress: bool, settings: dict) -> None:
+@dataclass(frozen=True)
+class EvaluationRun:
+    """The options every `evaluate` command takes after its own (`command_with_shared`)."""
+
+    ids: Ids = None
+    limit: Limit = None
+    workers: Workers = 1
+    scheduler: Scheduler = None
+    progress: Progress = True
+
+
+def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: EvaluationRun, *, config=None,
+         clicks: int = 20, settings: dict) -> None:
     from datagen.shards import DatasetError
     from training.evaluation.aggregate import aggregate
     from training.evaluation.fanout import evaluate_benchmark
@@ -39,12 +51,13 @@ def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=N
     from training.evaluation.report import write_report
 
     try:
-        run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, max_clicks=clicks, ids=ids,
-                                 limit=limit, workers=workers, scheduler=scheduler, progress=progress)
+        run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, max_clicks=clicks, ids=shared.ids,
+                                 limit=shared.limit, workers=shared.workers, scheduler=shared.scheduler,
+                                 progress=shared.progress)
     except (DatasetError, ModelError) as exc:
         fail(str(exc))
     records = run.records
-    settings = {**settings, "ids": ids, "limit": limit, "model_params": run.model_params,
+    settings = {**settings, "ids": shared.ids, "limit": shared.limit, "model_params": run.model_params,
                 "input": describe_input(benchmark)}
     write_report(out, protocol=protocol, benchmark=str(benchmark), model=model_spec, settings=settings,
                  records=records, aggregate=aggregate(protocol, records, config))
@@ -57,7 +70,7 @@ def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, *, config=N
         raise typer.Exit(1)
 
 
-@evaluate_app.command("iseg")
+@command_with_shared(evaluate_app, "iseg")
 def evaluate_iseg(
     benchmark: Benchmark,
     model: Model,
@@ -67,11 +80,8 @@ def evaluate_iseg(
     target: Annotated[Optional[float], typer.Option(
         "--target", help="Stop an image once IoU >= TARGET (NoC-only run, faster); default: all clicks, "
         "which mIoU@k, AuC and the share curves need.")] = None,
-    ids: Ids = None,
-    limit: Limit = None,
-    workers: Workers = 1,
-    scheduler: Scheduler = None,
-    progress: Progress = True,
+    *,
+    shared: EvaluationRun,
 ) -> None:
     """Click-by-click interactive segmentation: NoC@80/85/90, mIoU per click, AuC, shares above 90..99 %
     IoU, corrective-click accuracy (spec metrics.md §B). --model takes a baseline or a `training fit iseg` checkpoint."""
@@ -81,45 +91,23 @@ def evaluate_iseg(
     if robot not in ("R", "L"):
         fail(f"--robot must be R or L, got {robot}")
     config = IsegConfig(robot=robot, max_clicks=clicks, target=target)
-    _run("iseg", benchmark, model, out, config=config, clicks=clicks, ids=ids, limit=limit, workers=workers,
-         scheduler=scheduler, progress=progress, settings=config_dict(config))
+    _run("iseg", benchmark, model, out, shared, config=config, clicks=clicks, settings=config_dict(config))
 
 
-@evaluate_app.command("matting")
-def evaluate_matting(
-    benchmark: Benchmark,
-    model: Model,
-    out: Out,
-    ids: Ids = None,
-    limit: Limit = None,
-    workers: Workers = 1,
-    scheduler: Scheduler = None,
-    progress: Progress = True,
-) -> None:
+@command_with_shared(evaluate_app, "matting")
+def evaluate_matting(benchmark: Benchmark, model: Model, out: Out, *, shared: EvaluationRun) -> None:
     """Trimap matting (Composition-1k protocol): quantise to 8 bits, mask by the trimap, then SAD, MSE,
     Grad and Conn over the unknown region (spec metrics.md §A)."""
-    settings = {"quantisation": "round to nearest", "masked_by_trimap": True}
-    _run("matting", benchmark, model, out, ids=ids, limit=limit, workers=workers, scheduler=scheduler,
-         progress=progress, settings=settings)
+    _run("matting", benchmark, model, out, shared, settings={"quantisation": "round to nearest", "masked_by_trimap": True})
 
 
-@evaluate_app.command("imatting")
-def evaluate_imatting(
-    benchmark: Benchmark,
-    model: Model,
-    out: Out,
-    clicks: Clicks = 20,
-    ids: Ids = None,
-    limit: Limit = None,
-    workers: Workers = 1,
-    scheduler: Scheduler = None,
-    progress: Progress = True,
-) -> None:
+@command_with_shared(evaluate_app, "imatting")
+def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clicks = 20, *,
+                      shared: EvaluationRun) -> None:
     """Interactive matting (Interactive Composition-100 protocol): matting-robot clicks from an all-zero
     alpha; SAD, MSE, Grad, Conn on the whole image after each click and their mean (spec §B.7)."""
     settings = {"max_clicks": clicks, "robot": "matting (spec B.6)", "region": "whole image"}
-    _run("imatting", benchmark, model, out, clicks=clicks, ids=ids, limit=limit, workers=workers, scheduler=scheduler,
-         progress=progress, settings=settings)
+    _run("imatting", benchmark, model, out, shared, clicks=clicks, settings=settings)
 
 
 @app.command("demo")
@@ -170,19 +158,37 @@ def _matting_source(objects: Path | None, backgrounds: Path | None, matting: Pat
             "matting": matting and str(matting)}
 
 
-def _fit(network: str, load: Callable[[], dict], train: Callable, device: str) -> None:
-    """What every `fit` command does around its network's fit function: the config, the world
-    (one process or torchrun's), one-line errors, the process group closed, a summary line."""
+@dataclass(frozen=True)
+class FitRun:
+    """The options every `fit` command takes after its own (`command_with_shared`)."""
+
+    overrides: FitSet = None
+    max_steps: FitMaxSteps = None
+    resume: FitResume = False
+    amp: FitAmp = "none"
+    device: FitDevice = "auto"
+    progress: Progress = True
+
+    def keywords(self) -> dict:
+        """The keywords every network's fit function takes from them."""
+        return {"max_steps": self.max_steps, "resume": self.resume, "amp": self.amp, "progress": self.progress,
+                "report": typer.echo}
+
+
+def _fit(network: str, run: FitRun, load: Callable[[tuple[str, ...]], dict], train: Callable) -> None:
+    """What every `fit` command does around its network's fit function: the config with the
+    --set overrides, the world (one process or torchrun's), one-line errors, the process group
+    closed, a summary line. `train(config, world, **keywords)` gets FitRun's keywords."""
     from datagen.shards import DatasetError
     from training.distributed import close_world, init_world
 
     try:
-        run_config = load()
-        world = init_world(device)
+        run_config = load(tuple(run.overrides or ()))
+        world = init_world(run.device)
     except ValueError as exc:
         fail(str(exc))
     try:
-        result = train(run_config, world)
+        result = train(run_config, world, **run.keywords())
     except (ValueError, DatasetError) as exc:
         fail(str(exc))
     finally:
@@ -192,33 +198,28 @@ def _fit(network: str, load: Callable[[], dict], train: Callable, device: str) -
                    f"metrics {result.metrics}")
 
 
-@fit_app.command("fba")
+@command_with_shared(fit_app, "fba")
 def fit_fba_command(
     out: FitOut,
     config: FitConfig = "thesis",
     objects: Objects = None,
     backgrounds: Backgrounds = None,
     matting: Matting = None,
-    overrides: FitSet = None,
-    max_steps: FitMaxSteps = None,
-    resume: FitResume = False,
     pretrained: FitPretrained = None,
-    amp: FitAmp = "none",
-    device: FitDevice = "auto",
-    progress: Progress = True,
+    *,
+    shared: FitRun,
 ) -> None:
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
     from training.loops.fba import fit_fba, load_fba_config
 
     source = _matting_source(objects, backgrounds, matting)
-    _fit("fba", lambda: load_fba_config(config, overrides or ()),
-         lambda cfg, world: fit_fba(cfg, out, world, **source, max_steps=max_steps, resume=resume,
-                                    pretrained=pretrained and str(pretrained), amp=amp, progress=progress,
-                                    report=typer.echo), device)
+    _fit("fba", shared, lambda overrides: load_fba_config(config, overrides),
+         lambda cfg, world, **keywords: fit_fba(cfg, out, world, **source, pretrained=pretrained and str(pretrained),
+                                                **keywords))
 
 
-@fit_app.command("imatting")
+@command_with_shared(fit_app, "imatting")
 def fit_imatting_command(
     out: FitOut,
     data: Annotated[Path, typer.Option("--data", help="Task 1 images with object masks: seg shards or a benchmark with masks (SBD).")],
@@ -227,25 +228,20 @@ def fit_imatting_command(
     backgrounds: Backgrounds = None,
     matting: Annotated[Optional[Path], typer.Option("--matting", help="Matting shards for Tasks 2-3 instead of banks.")] = None,
     init: Annotated[Optional[Path], typer.Option("--init", help="FBA checkpoint to start from (thesis Ch. 5.2.2); input channels adapted.")] = None,
-    overrides: FitSet = None,
-    max_steps: FitMaxSteps = None,
-    resume: FitResume = False,
-    amp: FitAmp = "none",
-    device: FitDevice = "auto",
-    progress: Progress = True,
+    *,
+    shared: FitRun,
 ) -> None:
     """Train interactive matting (thesis Ch. 5.2), the three-task ping-pong: `training fit imatting --config tiny
     --objects BANK --backgrounds BG --data SEG_SHARDS --init FBA_CKPT --out RUN`."""
     from training.loops.imatting import fit_imatting, load_imatting_config
 
     source = _matting_source(objects, backgrounds, matting)
-    _fit("imatting", lambda: load_imatting_config(config, overrides or ()),
-         lambda cfg, world: fit_imatting(cfg, out, world, seg=str(data), **source, init=init and str(init),
-                                         max_steps=max_steps, resume=resume, amp=amp, progress=progress,
-                                         report=typer.echo), device)
+    _fit("imatting", shared, lambda overrides: load_imatting_config(config, overrides),
+         lambda cfg, world, **keywords: fit_imatting(cfg, out, world, seg=str(data), **source,
+                                                     init=init and str(init), **keywords))
 
 
-@fit_app.command("iseg")
+@command_with_shared(fit_app, "iseg")
 def fit_iseg_command(
     out: FitOut,
     data: Annotated[Path, typer.Option("--data", help="Images with object masks: seg shards (datagen synth-seg) or a benchmark with masks (SBD, COCO).")],
@@ -255,21 +251,16 @@ def fit_iseg_command(
         "the finetune table's epochs and lr (thesis: real data), from --init.")] = "pretrain",
     init: Annotated[Optional[Path], typer.Option("--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune).")] = None,
     pretrained: FitPretrained = None,
-    overrides: FitSet = None,
-    max_steps: FitMaxSteps = None,
-    resume: FitResume = False,
-    amp: FitAmp = "none",
-    device: FitDevice = "auto",
-    progress: Progress = True,
+    *,
+    shared: FitRun,
 ) -> None:
     """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
     from training.loops.iseg import fit_iseg, load_iseg_config
 
-    _fit("iseg", lambda: load_iseg_config(config, overrides or ()),
-         lambda cfg, world: fit_iseg(cfg, out, world, data=str(data), stage=stage, init=init and str(init),
-                                     pretrained=pretrained and str(pretrained), max_steps=max_steps, resume=resume,
-                                     amp=amp, progress=progress, report=typer.echo), device)
+    _fit("iseg", shared, lambda overrides: load_iseg_config(config, overrides),
+         lambda cfg, world, **keywords: fit_iseg(cfg, out, world, data=str(data), stage=stage, init=init and str(init),
+                                                 pretrained=pretrained and str(pretrained), **keywords))
 
 
 @app.command("predict")
