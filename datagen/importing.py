@@ -59,6 +59,13 @@ class RootOptions:
     root: Path
 
 
+@dataclass(frozen=True)
+class InstanceOptions(RootOptions):
+    """Options of a `build` importer that makes one sample per instance mask (`--min-area`)."""
+
+    min_area: int = 1  # instances with fewer pixels are dropped; 1 keeps every non-empty one
+
+
 @dataclass
 class Plan:
     """What an import will write: sample i is `make_sample(items[i])`."""

@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from datagen.imageio import check_same_size, read_image
-from datagen.importing import Importer, ImporterError, Plan
+from datagen.importing import Importer, ImporterError, InstanceOptions, Plan
 
 
 @dataclass(frozen=True)
-class CocoOptions:
-    root: Path                       # the image folder
+class CocoOptions(InstanceOptions):
+    """`root` is the image folder."""
+
     annotations: Path | None = None  # required; None only so that a missing flag gets a clear error
-    min_area: int = 1
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from datagen.imageio import ImageError, check_same_size, read_image
-from datagen.importing import Importer, ImporterError, Plan
+from datagen.importing import Importer, ImporterError, InstanceOptions, Plan
 
 SPLITS = ("train", "val")
 
 
 @dataclass(frozen=True)
-class SbdOptions:
-    root: Path
+class SbdOptions(InstanceOptions):
     split: str | None = None    # default val
-    min_area: int = 1
 
 
 @dataclass(frozen=True)

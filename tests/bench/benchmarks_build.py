@@ -6,7 +6,6 @@ Prints medians and ratios measured in this run; nothing is asserted.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 
 from datagen.benchmarks import dim_recipe
 from datagen.importing import get_importer, run_import
+from timing import median_seconds  # tests/bench/timing.py, beside this script
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -36,24 +36,15 @@ def _per_pixel(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return out
 
 
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def bench_blend() -> None:
     rng = np.random.default_rng(0)
     for side in (64, 1024):
         fg = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
         bg = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
         alpha = rng.integers(0, 256, (side, side), dtype=np.uint8)
-        fast = _median(lambda: dim_recipe.blend_truncated(fg, bg, alpha), 7)
+        fast = median_seconds(lambda: dim_recipe.blend_truncated(fg, bg, alpha), 7)
         if side <= 64:
-            slow = _median(lambda: _per_pixel(fg, bg, alpha), 3)
+            slow = median_seconds(lambda: _per_pixel(fg, bg, alpha), 3)
             assert np.array_equal(dim_recipe.blend_truncated(fg, bg, alpha), _per_pixel(fg, bg, alpha))
             print(f"blend {side}x{side}: vectorised {fast * 1e3:.3f} ms, per-pixel {slow * 1e3:.1f} ms, ratio {slow / fast:.0f}x")
         else:

@@ -13,21 +13,13 @@ built by ``datagen build grabcut`` and scales the time to 50 images.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 
 import numpy as np
 from scipy import ndimage
 
-
-def _median_time(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from timing import median_seconds  # tests/bench/timing.py, beside this script
 
 
 def bench_metrics() -> None:
@@ -40,12 +32,12 @@ def bench_metrics() -> None:
     gt = (gt * 255).round().astype(np.uint8)
     pred = np.clip(gt.astype(int) + rng.integers(-25, 26, (h, w)), 0, 255).astype(np.uint8)
     tri = np.where((gt > 0) & (gt < 255), 128, gt).astype(np.uint8)
-    t_sad = _median_time(lambda: sad(pred, gt, tri))
-    t_grad = _median_time(lambda: gradient_error(pred, gt, tri))
-    t_conn = _median_time(lambda: connectivity_error(pred, gt, tri))
+    t_sad = median_seconds(lambda: sad(pred, gt, tri), 5)
+    t_grad = median_seconds(lambda: gradient_error(pred, gt, tri), 5)
+    t_conn = median_seconds(lambda: connectivity_error(pred, gt, tri), 5)
     hx = gradient_kernel()
     a = gt / 255.0
-    t_direct = _median_time(lambda: (ndimage.convolve(a, hx, mode="nearest"), ndimage.convolve(a, hx.T, mode="nearest")), 3)
+    t_direct = median_seconds(lambda: (ndimage.convolve(a, hx, mode="nearest"), ndimage.convolve(a, hx.T, mode="nearest")), 3)
     print(f"matte {h}x{w} = {h * w / 1e6:.2f} MP, unknown {np.mean(tri == 128):.0%}")
     print(f"sad             median {t_sad * 1e3:8.1f} ms")
     print(f"gradient_error  median {t_grad * 1e3:8.1f} ms  ({t_grad / t_sad:.0f}x sad; target < 500 ms)")

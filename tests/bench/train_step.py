@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from training.loops.engine import AMP_DTYPES
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 from training.models.gnws import WSConv2d
@@ -71,11 +72,23 @@ def synthetic_batch(size: int, device: str) -> tuple[tuple[torch.Tensor, ...], d
     return (image.to(device), trimap2.to(device), maps.to(device)), batch
 
 
-def make_step(net: nn.Module, inputs, batch, device: str, amp: torch.dtype | None):
-    """One closure = one training iteration; returns seconds (device synchronised)."""
+def precisions(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(label, ``--amp`` value) of each precision a section measures: fp32, then ``--amp`` unless none."""
+    return [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
+
+
+def conditions(args: argparse.Namespace) -> str:
+    """What every section's heading states about how it was measured."""
+    return (f"{args.device}, {torch.get_num_threads()} threads, warm-up {args.warmup}, "
+            f"median of {args.iters}")
+
+
+def make_step(net: nn.Module, inputs, batch, device: str, amp: str):
+    """One closure = one training iteration at ``amp`` (none, bf16, fp16); returns seconds (device
+    synchronised)."""
     opt = torch.optim.RAdam(net.parameters(), lr=1e-5)
-    scaler = torch.amp.GradScaler(device) if amp == torch.float16 else None
-    ctx = (lambda: torch.autocast(device, dtype=amp)) if amp is not None else nullcontext
+    scaler = torch.amp.GradScaler(device) if amp == "fp16" else None
+    ctx = (lambda: torch.autocast(device, dtype=AMP_DTYPES[amp])) if amp != "none" else nullcontext
 
     def step() -> float:
         if device == "cuda":
@@ -102,14 +115,12 @@ def bench_step(args: argparse.Namespace) -> None:
     inputs, batch = synthetic_batch(args.size, args.device)
     ours = FBANet(FBAConfig()).to(args.device).train()
     plain = plain_copy(ours)
-    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    print(f"FBA train step, {args.size}x{args.size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
-          f"warm-up {args.warmup}, median of {args.iters}")
+    print(f"FBA train step, {args.size}x{args.size}, batch 1, {conditions(args)}")
     print(f"{'precision':<10}{'ours s/it':>11}{'plain s/it':>12}{'ours it/s':>11}{'ours/plain':>12}"
           f"{'min ours':>10}{'min plain':>11}")
-    for label, dtype in precisions:
-        steps = {"ours": make_step(ours, inputs, batch, args.device, dtype),
-                 "plain": make_step(plain, inputs, batch, args.device, dtype)}
+    for label, amp in precisions(args):
+        steps = {"ours": make_step(ours, inputs, batch, args.device, amp),
+                 "plain": make_step(plain, inputs, batch, args.device, amp)}
         times: dict[str, list[float]] = {k: [] for k in steps}
         for i in range(args.warmup + args.iters):
             for k, step in steps.items():
@@ -192,12 +203,19 @@ def bench_loader(args: argparse.Namespace) -> None:
 
 # -- interactive matting ------------------------------------------------------------------
 class TimedRobot:
-    """``module.name`` (a click robot the loops look up there) replaced by a wrapper that adds
-    the seconds of each call to ``.seconds``; ``restore()`` puts the original back."""
+    """A context manager: within it, ``module.name`` (a click robot the loops look up there) is
+    replaced by a wrapper that adds the seconds of each call to ``.seconds``; on leaving, the
+    original is put back."""
 
     def __init__(self, module, name: str) -> None:
         self.module, self.name, self.original, self.seconds = module, name, getattr(module, name), 0.0
-        setattr(module, name, self)
+
+    def __enter__(self) -> TimedRobot:
+        setattr(self.module, self.name, self)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        setattr(self.module, self.name, self.original)
 
     def __call__(self, *args):
         t0 = time.perf_counter()
@@ -205,9 +223,6 @@ class TimedRobot:
             return self.original(*args)
         finally:
             self.seconds += time.perf_counter() - t0
-
-    def restore(self) -> None:
-        setattr(self.module, self.name, self.original)
 
 
 def scratch_run(network: str, net: torch.nn.Module, device: torch.device, amp: str):
@@ -257,13 +272,10 @@ def bench_imatting(args: argparse.Namespace) -> None:
     net = FBANet(replace(FBAConfig(), in_channels=9, encoder_masks=False)).to(args.device).train()
     schedule = ScheduleConfig(imatting_clicks=(6, 6))
     device = torch.device(args.device)
-    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    robot_time = TimedRobot(imatting, "next_click_matting")
-    print(f"imatting steps, {args.size}x{args.size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
-          f"warm-up {args.warmup}, median of {args.iters}")
+    print(f"imatting steps, {args.size}x{args.size}, batch 1, {conditions(args)}")
     print(f"{'precision':<10}{'task':<10}{'s/step':>9}{'s/update':>10}{'robot share':>13}")
-    try:
-        for label, amp in precisions:
+    with TimedRobot(imatting, "next_click_matting") as robot_time:
+        for label, amp in precisions(args):
             run = scratch_run("imatting", net, device, amp)
             for task, b in (("seg", seg_batch), ("imatting", batch), ("trimap", {**batch, "trimap2": trimap2})):
                 updates = []          # optimiser updates per slot, as run_slot reports them
@@ -274,8 +286,6 @@ def bench_imatting(args: argparse.Namespace) -> None:
                 med, robot_share = time_slots(slot, robot_time, args)
                 share = f"{robot_share:>12.1%}" if task != "trimap" else f"{'-':>12}"
                 print(f"{label:<10}{task:<10}{med:>9.3f}{med / updates[-1]:>10.3f} {share}", flush=True)
-    finally:
-        robot_time.restore()
 
 
 # -- interactive segmentation ------------------------------------------------------------
@@ -305,22 +315,17 @@ def bench_iseg(args: argparse.Namespace) -> None:
     mask = torch.from_numpy(gt.astype(np.float32))[None, None]
     batch = {k: v.to(args.device) for k, v in {"image": image, "mask": mask, "valid": torch.ones_like(mask)}.items()}
     device = torch.device(args.device)
-    precisions = [("fp32", "none")] + ([] if args.amp == "none" else [(args.amp, args.amp)])
-    robot_time = TimedRobot(iseg, "next_click_largest_region")
-    print(f"\niseg click-steps, {size}x{size}, batch 1, {args.device}, {torch.get_num_threads()} threads, "
-          f"warm-up {args.warmup}, median of {args.iters} images ({clicks} click-steps each)")
+    print(f"\niseg click-steps, {size}x{size}, batch 1, {conditions(args)} images ({clicks} click-steps each)")
     print(f"{'network':<9}{'precision':<11}{'s/click-step':>13}{'steps/s':>9}{'robot':>8}")
-    try:
+    with TimedRobot(iseg, "next_click_largest_region") as robot_time:
         for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
             net = IsegNet(cfg).to(device).train()
-            for label, amp in precisions:
+            for label, amp in precisions(args):
                 run = scratch_run("iseg", net, device, amp)
                 per_image, share = time_slots(lambda i: iseg.click_by_click(run, batch, clicks, cfg.click_sigmas),
                                               robot_time, args)
                 med = per_image / clicks
                 print(f"{name:<9}{label:<11}{med:>13.3f}{1 / med:>9.2f}{share:>8.1%}", flush=True)
-    finally:
-        robot_time.restore()
 
 
 SECTIONS = {"step": bench_step, "loader": bench_loader, "imatting": bench_imatting, "iseg": bench_iseg}
