@@ -193,6 +193,22 @@ def test_config_round_trip_and_build_model():
         FBAConfig.from_dict({**d, "width": "8"})
 
 
+def test_both_networks_check_their_shared_structure_and_their_own_fields():
+    """FBA and iseg configs share one encoder-decoder base: its checks apply to both, and each
+    adds its own."""
+    from training.models.iseg import IsegNetConfig
+
+    for config in (FBAConfig, IsegNetConfig):
+        with pytest.raises(ValueError, match="leaky_slope must be a non-negative number"):
+            config(leaky_slope=-0.1)
+        with pytest.raises(ValueError, match="decoder_channels must be 6 positive integers"):
+            config(decoder_channels=(8, 8))
+    with pytest.raises(ValueError, match="in_channels must be a positive integer"):
+        FBAConfig(in_channels=0)
+    with pytest.raises(ValueError, match="interaction_channels must be 6 positive integers"):
+        IsegNetConfig(interaction_channels=(8,))
+
+
 # --- load_pretrained -------------------------------------------------------------------------
 
 def _torchvision_resnet_layout(width: int = 64, blocks=(3, 4, 6, 3), classes: int = 1000) -> dict[str, tuple]:

@@ -29,14 +29,12 @@ OUTPUT_STRIDE = 8
 
 
 @dataclass(frozen=True)
-class FBAConfig(TableConfig):
-    """Everything needed to rebuild an :class:`FBANet` (stored in checkpoints via :meth:`to_dict`).
+class EncoderDecoderConfig(TableConfig):
+    """The structure FBA matting and interactive segmentation share (their configs extend it):
+    a GN+WS ResNet encoder, pyramid pooling and a six-stage decoder. Defaults are the thesis's:
+    ResNet-50 (width 64, blocks 3/4/6/3), PPM bins 1/2/3/6 with 256 channels each, the decoder
+    channels of Table 4.1 (conv1..conv6; the head comes after)."""
 
-    Defaults are the thesis network: ResNet-50 (width 64, blocks 3/4/6/3), PPM bins 1/2/3/6 with
-    256 channels each, decoder channels of Table 4.1 (conv1..conv6; conv7 is the 7-channel head).
-    """
-
-    in_channels: int = 11
     width: int = 64
     blocks: tuple[int, ...] = (3, 4, 6, 3)
     gn_groups: int = 32
@@ -44,15 +42,27 @@ class FBAConfig(TableConfig):
     ppm_channels: int = 256
     decoder_channels: tuple[int, ...] = (256, 256, 256, 64, 32, 16)
     leaky_slope: float = 0.01
+
+    def __post_init__(self) -> None:
+        check_positive_ints(self, {"blocks": 4, "decoder_channels": 6, "ppm_bins": None},
+                            ("width", "gn_groups", "ppm_channels"))
+        if not isinstance(self.leaky_slope, (int, float)) or self.leaky_slope < 0:
+            raise ValueError(f"model config leaky_slope must be a non-negative number, got {self.leaky_slope!r}")
+
+
+@dataclass(frozen=True)
+class FBAConfig(EncoderDecoderConfig):
+    """Everything needed to rebuild an :class:`FBANet` (stored in checkpoints via :meth:`to_dict`);
+    defaults are the thesis network, with a 7-channel head (alpha, F, B)."""
+
+    in_channels: int = 11
     encoder_masks: bool = True
     """Whether the two definite FG/BG masks enter the encoder (FBA: 11 channels) or only the
     decoder's guide (interactive matting, thesis Ch. 5.2.1: RGB + 6 maps = 9 channels)."""
 
     def __post_init__(self) -> None:
-        check_positive_ints(self, {"blocks": 4, "decoder_channels": 6, "ppm_bins": None},
-                            ("in_channels", "width", "gn_groups", "ppm_channels"))
-        if not isinstance(self.leaky_slope, (int, float)) or self.leaky_slope < 0:
-            raise ValueError(f"model config leaky_slope must be a non-negative number, got {self.leaky_slope!r}")
+        super().__post_init__()
+        check_positive_ints(self, {}, ("in_channels",))
 
     @classmethod
     def tiny(cls) -> "FBAConfig":

@@ -36,11 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from training.config import TableConfig
 from training.data.encodings import distance_maps
 from training.evaluation.robots import Click
-from training.models.fba import (IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, PyramidPooling,
-                                 check_positive_ints, up2)
+from training.models.fba import (IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, EncoderDecoderConfig,
+                                 PyramidPooling, check_positive_ints, up2)
 from training.models.guided_filter import DeepGuidedFilter
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
@@ -52,24 +51,18 @@ INTERACTION_STRIDES = (1, 2, 1, 2, 2, 1)
 
 
 @dataclass(frozen=True)
-class IsegNetConfig(TableConfig):
-    """Everything needed to rebuild an :class:`IsegNet`; defaults are the thesis network."""
+class IsegNetConfig(EncoderDecoderConfig):
+    """Everything needed to rebuild an :class:`IsegNet`; defaults are the thesis network: the
+    shared encoder-decoder plus the click-map interaction stream (Table 3.1) and the guided filter."""
 
-    width: int = 64
-    blocks: tuple[int, ...] = (3, 4, 6, 3)
-    gn_groups: int = 32
-    ppm_bins: tuple[int, ...] = (1, 2, 3, 6)
-    ppm_channels: int = 256
     interaction_channels: tuple[int, ...] = (64, 128, 256, 256, 256, 256)
-    decoder_channels: tuple[int, ...] = (256, 256, 256, 64, 32, 16)
     guided_radius: int = 2
     guided_eps: float = 1e-2
-    leaky_slope: float = 0.01
     click_sigmas: tuple[float, ...] = CLICK_SIGMAS
 
     def __post_init__(self) -> None:
-        check_positive_ints(self, {"blocks": 4, "interaction_channels": 6, "decoder_channels": 6, "ppm_bins": None},
-                            ("width", "gn_groups", "ppm_channels", "guided_radius"))
+        super().__post_init__()
+        check_positive_ints(self, {"interaction_channels": 6}, ("guided_radius",))
         if len(self.click_sigmas) != 3 or min(self.click_sigmas) <= 0:
             raise ValueError(f"model config click_sigmas must be three positive fractions, got {self.click_sigmas!r}")
 
