@@ -89,7 +89,6 @@ def command_with_shared(app: typer.Typer, name: str) -> Callable[[Callable], Cal
         hints = get_type_hints(body, include_extras=True)
         shared_type = hints["shared"]
         shared_hints = get_type_hints(shared_type, include_extras=True)
-        names = [f.name for f in dataclasses.fields(shared_type)]
         own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(body).parameters.values()
                if p.name != "shared"]
         added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
@@ -97,7 +96,7 @@ def command_with_shared(app: typer.Typer, name: str) -> Callable[[Callable], Cal
 
         @functools.wraps(body)
         def command(**options) -> None:
-            shared = shared_type(**{key: options.pop(key) for key in names})
+            shared = shared_type(**{p.name: options.pop(p.name) for p in added})
             body(**options, shared=shared)
 
         command.__signature__ = inspect.Signature(own + added)

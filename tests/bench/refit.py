@@ -123,16 +123,20 @@ def _datagen(*args: str) -> tuple[float, float]:
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
-def _lowres_objects(root: Path, count: int) -> Path:
-    """An `objects` dataset of the first `count` low-resolution training objects, under `root`."""
-    folders = {"fg": root / "fg", "alpha": root / "alpha"}
-    for name, source in (("fg", "input_training_lowres"), ("alpha", "gt_training_lowres")):
-        folders[name].mkdir(parents=True)
-        for path in sorted((LOWRES / source).glob("*.png"))[:count]:
-            (folders[name] / path.name).symlink_to(path)
-    _datagen("import", "objects", "--fg", str(folders["fg"]), "--alpha", str(folders["alpha"]),
+def _import_objects(root: Path) -> Path:
+    """`datagen import objects` of the pairs in root/fg and root/alpha, into root/objects."""
+    _datagen("import", "objects", "--fg", str(root / "fg"), "--alpha", str(root / "alpha"),
              "--out", str(root / "objects"), "--no-progress")
     return root / "objects"
+
+
+def _lowres_objects(root: Path, count: int) -> Path:
+    """An `objects` dataset of the first `count` low-resolution training objects, under `root`."""
+    for name, source in (("fg", "input_training_lowres"), ("alpha", "gt_training_lowres")):
+        (root / name).mkdir(parents=True)
+        for path in sorted((LOWRES / source).glob("*.png"))[:count]:
+            (root / name / path.name).symlink_to(path)
+    return _import_objects(root)
 
 
 def _bare_child(dataset: str) -> dict:
@@ -169,9 +173,7 @@ def _tiny_objects(root: Path) -> Path:
     for name, array in (("fg", obj.fg), ("alpha", obj.alpha)):
         (root / name).mkdir(parents=True)
         write_png(root / name / "tiny.png", array)
-    _datagen("import", "objects", "--fg", str(root / "fg"), "--alpha", str(root / "alpha"),
-             "--out", str(root / "objects"), "--no-progress")
-    return root / "objects"
+    return _import_objects(root)
 
 
 def fixed_cost(repeats: int) -> float:
