@@ -34,6 +34,7 @@ from scipy import ndimage
 
 from datagen.imageio import check_same_size, read_alpha
 from training.checkpoint import CheckpointError, restore_network
+from training.data.clicks import check_clicks
 from training.distributed import resolve_device
 from training.evaluation.robots import Click, padded_edt
 from training.inference import DEFAULT_MAX_PIXELS
@@ -71,7 +72,7 @@ class IsegPredictor:
         prev = np.asarray(prev_mask, dtype=np.float32)
         if prev.shape != (h, w):
             raise ValueError(f"prev_mask is {prev.shape}, the image {(h, w)}")
-        _check_clicks(clicks, (h, w))
+        check_clicks(clicks, (h, w))
         scale = min(1.0, (self.max_pixels / (h * w)) ** 0.5)
         sh, sw = max(1, round(h * scale)), max(1, round(w * scale))
         if (sh, sw) != (h, w):
@@ -125,13 +126,6 @@ def _unit_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
     return image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
-
-
-def _check_clicks(clicks: Sequence[Click], shape: tuple[int, int]) -> None:
-    h, w = shape
-    for y, x, _ in clicks:
-        if not (0 <= y < h and 0 <= x < w):
-            raise ValueError(f"click ({y}, {x}) lies outside the {w}x{h} image")
 
 
 def scribble_clicks(fg: np.ndarray, bg: np.ndarray) -> list[Click]:

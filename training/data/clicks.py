@@ -34,11 +34,17 @@ def click_trimap(shape: tuple[int, int], clicks: Sequence[Click], radius: int = 
     if radius < 0:
         raise ValueError(f"click radius must be >= 0 px, got {radius}")
     h, w = shape
-    for y, x, _ in clicks:
-        if not (0 <= y < h and 0 <= x < w):
-            raise ValueError(f"click ({y}, {x}) lies outside the {h}x{w} image")
+    check_clicks(clicks, (h, w))
     trimap = np.full((h, w), UNKNOWN, np.uint8)
     return seed_map((h, w), clicks, 1.0, radius, FG, BG, trimap)
+
+
+def check_clicks(clicks: Sequence[Click], shape: tuple[int, int]) -> None:
+    """A ValueError naming the first click outside an image of ``shape`` (H, W), if any."""
+    h, w = shape
+    for y, x, _ in clicks:
+        if not (0 <= y < h and 0 <= x < w):
+            raise ValueError(f"click ({y}, {x}) lies outside the {w}x{h} image")
 
 
 def scribble_trimap(fg_scribble: np.ndarray, bg_scribble: np.ndarray) -> np.ndarray:
