@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from training.checkpoint import CheckpointError, model_payload, save_checkpoint
-from training.data.clicks import click_trimap, scribble_trimap, user_input
+from training.clicks.paint import click_trimap, scribble_trimap
+from training.data.clicks import user_input
 from training.models import FBAConfig, FBANet
 from training.models.imatting import init_from_fba, input_channel_names
 

@@ -21,7 +21,7 @@ from datagen.shards import DatasetError
 from training.config import ConfigError, TrainConfig
 from training.data import SegData, SegDataConfig
 from training.distributed import World
-from training.evaluation.robots import next_click_largest_region
+from training.clicks.robots import next_click_largest_region
 from training.loops.iseg import (ClicksConfig, IsegRun, fit_clicks, load_iseg_config, robot_gt, sample_clicks,
                                  stage_train)
 from training.loops.sampler import loader_context

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from training.models.guided_filter import box_sum, guided_filter
-from training.models.iseg import IsegNet, IsegNetConfig, click_masks, force_clicks
+from training.clicks.paint import click_masks
+from training.models.iseg import IsegNet, IsegNetConfig, force_clicks
 
 
 def _direct_guided_filter(I: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:

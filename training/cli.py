@@ -284,7 +284,7 @@ def predict_command(
     Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
     from datagen.imageio import read_image
     from training.inference import load_predictor
-    from training.data.clicks import CLICK_RADIUS_PX
+    from training.clicks.paint import CLICK_RADIUS_PX
     from training.inference_imatting import read_user_input
     from training.inference_iseg import IsegPredictor, predict_user_input
     from training.predict import background_for, to_uint8, write_iseg_prediction, write_prediction

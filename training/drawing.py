@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from training.evaluation.robots import Click
+from training.clicks import Click
 
 POSITIVE_RGB, NEGATIVE_RGB, TINT_RGB = (0, 200, 0), (230, 30, 30), (40, 120, 255)
 

@@ -3,22 +3,22 @@
 The network is an FBA network with click input (:mod:`training.models.imatting`), so its test-time
 procedure is :class:`training.inference.FBAPredictor`'s unchanged (mirror padding, optional TTA,
 fusion, the user's definite pixels imposed); only the input differs: the clicks become a sparse
-trimap (:func:`training.data.clicks.click_trimap`, with the disk radius the network was trained
+trimap (:func:`training.clicks.paint.click_trimap`, with the disk radius the network was trained
 with). ``prev_alpha`` of the evaluation contract is not used: the thesis network sees the image
 and the clicks only (early fusion), so a prediction never depends on the evaluation order.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import check_same_size, checked_trimap, read_alpha
-from training.data.clicks import CLICK_RADIUS_PX, click_trimap, scribble_trimap
-from training.evaluation.robots import Click
+from datagen.imageio import checked_trimap, read_alpha
+from training.clicks import Click
+from training.clicks.files import read_clicks, read_scribbles
+from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.inference import FBAPredictor, MattingPrediction
 
 
@@ -49,27 +49,6 @@ def _as_uint8(image: np.ndarray) -> np.ndarray:
     return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image
 
 
-def read_clicks(path: str | Path, shape: tuple[int, int]) -> list[Click]:
-    """Clicks from a JSON file ``[[y, x, is_positive], ...]`` (the evaluation reports' form),
-    checked against the image ``shape``; anything else is one ``ValueError`` naming the file."""
-    try:
-        raw = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise ValueError(f"--clicks {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--clicks {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    ok = isinstance(raw, list) and raw and all(
-        isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and not isinstance(v, bool) for v in c[:2])
-        and isinstance(c[2], bool) for c in raw)
-    if not ok:
-        raise ValueError(f"--clicks {path}: expected a non-empty list of [y, x, is_positive] (ints, ints, true/false)")
-    h, w = shape
-    for y, x, _ in raw:
-        if not (0 <= y < h and 0 <= x < w):
-            raise ValueError(f"--clicks {path}: click [{y}, {x}] lies outside the {w}x{h} image")
-    return [(y, x, p) for y, x, p in raw]
-
-
 def read_user_input(shape: tuple[int, int], image_name: str, *, trimap: str | Path | None = None,
                     clicks: str | Path | None = None, scribbles_fg: str | Path | None = None,
                     scribbles_bg: str | Path | None = None, radius: int = CLICK_RADIUS_PX) -> np.ndarray:
@@ -85,9 +64,4 @@ def read_user_input(shape: tuple[int, int], image_name: str, *, trimap: str | Pa
         return click_trimap(shape, read_clicks(clicks, shape), radius)
     if scribbles_fg is None or scribbles_bg is None:
         raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
-    masks = []
-    for name, path in (("FG scribble", scribbles_fg), ("BG scribble", scribbles_bg)):
-        mask = read_alpha(path)
-        check_same_size(path, name, mask, reference, shape)
-        masks.append(mask)
-    return scribble_trimap(*masks)
+    return scribble_trimap(*read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))

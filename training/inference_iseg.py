@@ -15,7 +15,7 @@ Memory budget: an image above ``max_pixels`` is predicted at the largest scale u
 clicked pixels are forced at full resolution. Not tiled, for the reason given in
 :mod:`training.inference`: the pyramid pooling needs the whole image.
 
-Scribbles (:func:`scribble_clicks`): the network was trained on point clicks, so each 8-connected
+Scribbles (:func:`training.clicks.paint.scribble_clicks`): the network was trained on point clicks, so each 8-connected
 stroke of an FG or BG scribble image becomes one click at its interior point (the pixel farthest
 from the stroke's border, the robots' rule), replayed largest positive stroke first (a session's
 first click is positive) and then by decreasing stroke size; every scribbled pixel is then forced
@@ -30,17 +30,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from scipy import ndimage
 
-from datagen.imageio import check_same_size, read_alpha
 from training.checkpoint import CheckpointError, restore_network
-from training.data.clicks import check_clicks
+from training.clicks import Click, check_clicks
+from training.clicks.files import read_clicks, read_scribbles
+from training.clicks.paint import click_masks, scribble_clicks
 from training.distributed import resolve_device
-from training.evaluation.robots import Click, padded_edt
 from training.inference import DEFAULT_MAX_PIXELS
-from training.inference_imatting import read_clicks
 from training.models.fba import OUTPUT_STRIDE
-from training.models.iseg import IsegNet, IsegNetConfig, click_masks
+from training.models.iseg import IsegNet, IsegNetConfig
 
 MASK_THRESHOLD = 0.5
 """``probability >= 0.5`` is the mask: protocol L's rule, the one the thesis network trains with."""
@@ -128,24 +126,6 @@ def _unit_rgb(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
 
 
-def scribble_clicks(fg: np.ndarray, bg: np.ndarray) -> list[Click]:
-    """One click per 8-connected stroke of the FG (positive) and BG (negative) scribble masks, at
-    the stroke's interior point; the largest FG stroke first, then the rest by decreasing size
-    (ties: FG first, then row-major order of the stroke's first pixel)."""
-    strokes = []
-    for positive, mask in ((True, np.asarray(fg) > 0), (False, np.asarray(bg) > 0)):
-        labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
-        for label, box in enumerate(ndimage.find_objects(labels), start=1):
-            stroke = labels[box] == label
-            y, x = np.unravel_index(int(np.argmax(padded_edt(stroke))), stroke.shape)
-            strokes.append((int(stroke.sum()), positive, (int(y) + box[0].start, int(x) + box[1].start, positive)))
-    if not strokes:
-        raise ValueError("the FG and BG scribbles are both empty")
-    ordered = sorted(strokes, key=lambda s: (-s[0], not s[1]))        # stable: row-major order within ties
-    first = next((s for s in ordered if s[1]), ordered[0])
-    return [first[2]] + [s[2] for s in ordered if s is not first]
-
-
 def predict_user_input(predictor: IsegPredictor, image: np.ndarray, image_name: str, *,
                        trimap: str | Path | None = None, clicks: str | Path | None = None,
                        scribbles_fg: str | Path | None = None,
@@ -166,15 +146,3 @@ def predict_user_input(predictor: IsegPredictor, image: np.ndarray, image_name: 
     if scribbles_fg is None or scribbles_bg is None:
         raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
     return predictor.predict_scribbles(image, *read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))
-
-
-def read_scribbles(fg_path: str | Path, bg_path: str | Path, shape: tuple[int, int],
-                   image_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The FG and BG scribble images (non-zero = scribbled) as bool masks of the image's ``shape``;
-    a file of another size is one ImageError naming it."""
-    masks = []
-    for name, path in (("FG scribble", fg_path), ("BG scribble", bg_path)):
-        mask = read_alpha(path)
-        check_same_size(path, name, mask, f"the image {image_name}", shape)
-        masks.append(mask > 0)
-    return masks[0], masks[1]

@@ -16,7 +16,7 @@ from training.evaluation.metrics import (
     whole_image_errors,
 )
 from training.evaluation.noc import auc, corrective_accuracy, miou_per_click, noc, share_above
-from training.evaluation.robots import next_click_largest_region, next_click_matting, next_click_ritm
+from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 
 __all__ = [
     "auc",

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from training.evaluation.robots import Click
+from training.clicks import Click
+from training.clicks.paint import paint_disks
 
 
 def _working_scale(shape: tuple[int, ...], max_side: int) -> float:
@@ -44,17 +45,6 @@ def _to_u8_rgb(image: np.ndarray) -> np.ndarray:
     return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image.astype(np.uint8)
 
 
-def seed_map(shape: tuple[int, int], clicks: Sequence[Click], scale: float, radius: int,
-             pos_value: int, neg_value: int, out: np.ndarray) -> np.ndarray:
-    """Paint each click as a disk of ``radius`` working pixels; later clicks paint over earlier ones."""
-    h, w = shape
-    for y, x, positive in clicks:
-        cy = min(h - 1, int(y * scale))
-        cx = min(w - 1, int(x * scale))
-        cv2.circle(out, (cx, cy), radius, int(pos_value if positive else neg_value), -1)
-    return out
-
-
 def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radius: int):
     """The working-size 8-bit RGB image and its seed labels (1 = positive click, 2 = negative
     click or the image border), or None when there is no positive click yet."""
@@ -62,7 +52,7 @@ def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radi
     small = _resize(_to_u8_rgb(image), scale)
     seeds = np.zeros(small.shape[:2], np.uint8)
     seeds[_frame(seeds.shape)] = 2
-    seed_map(seeds.shape, clicks, scale, radius, 1, 2, seeds)
+    paint_disks(seeds.shape, clicks, scale, radius, 1, 2, seeds)
     return (small, seeds) if (seeds == 1).any() else None
 
 
@@ -172,7 +162,7 @@ class ScribbleClosedForm:
     def scribble_trimap(self, shape: tuple[int, int], clicks: Sequence[Click], scale: float) -> np.ndarray:
         trimap = np.full(shape, 128, np.uint8)
         trimap[_frame(shape)] = 0
-        return seed_map(shape, clicks, scale, self.radius, 255, 0, trimap)
+        return paint_disks(shape, clicks, scale, self.radius, 255, 0, trimap)
 
     def predict_imatting(self, image: np.ndarray, clicks: Sequence[Click], prev_alpha: np.ndarray) -> np.ndarray:
         import pymatting

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from training.evaluation.robots import Click
+from training.clicks import Click
 
 
 @runtime_checkable

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from training.evaluation.robots import Click, error_masks
+from training.clicks import Click
+from training.clicks.robots import error_masks
 
 SHARE_LEVELS = tuple(range(90, 100))
 SHARE_CLICKS = (1, 5, 10, 20)

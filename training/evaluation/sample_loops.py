@@ -1,7 +1,7 @@
 """One sample through one protocol: the click-by-click loop (§B.3), trimap matting (§A.6) and
 interactive matting (§B.7).
 
-Each loop asks a robot (:mod:`training.evaluation.robots`) for the next click, calls the model's
+Each loop asks a robot (:mod:`training.clicks.robots`) for the next click, calls the model's
 contract method (:mod:`training.evaluation.contracts`), converts and scores its answer, and
 returns a JSON-ready record. Nothing here knows about datasets, processes or reports, so the
 same loops serve a benchmark run, a test with an oracle model and a training-time check.
@@ -25,13 +25,8 @@ from training.evaluation.metrics import (
     whole_image_errors,
 )
 from training.evaluation.noc import chosen_region, corrective_accuracy, noc_per_image
-from training.evaluation.robots import (
-    NO_ERROR,
-    Click,
-    next_click_largest_region,
-    next_click_matting,
-    next_click_ritm,
-)
+from training.clicks import NO_ERROR, Click, clicks_json
+from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 
 ROBOTS = {"R": next_click_ritm, "L": next_click_largest_region}
 NOC_THRESHOLDS = (0.80, 0.85, 0.90)
@@ -73,10 +68,6 @@ def _check_output(name: str, out: np.ndarray, shape: tuple[int, ...]) -> np.ndar
     return out
 
 
-def _clicks_json(clicks: list[Click]) -> list[list]:
-    return [[int(y), int(x), bool(p)] for y, x, p in clicks]
-
-
 def run_iseg_sample(model: IsegModel, image: np.ndarray, gt: np.ndarray, config: IsegConfig) -> dict:
     """Click-by-click loop of §B.3 for one image; gt is int {−1, 0, 1}."""
     robot = ROBOTS[config.robot]
@@ -99,7 +90,7 @@ def run_iseg_sample(model: IsegModel, image: np.ndarray, gt: np.ndarray, config:
         corrective.append(corrective_accuracy(gt, region, pred))
         if config.target is not None and ious[-1] >= config.target:
             break
-    record = {"ious": ious, "clicks": _clicks_json(clicks), "corrective": corrective, "model_seconds": seconds}
+    record = {"ious": ious, "clicks": clicks_json(clicks), "corrective": corrective, "model_seconds": seconds}
     for thr in NOC_THRESHOLDS:
         record[f"noc{round(thr * 100)}"] = noc_per_image(ious, thr, config.max_clicks)
     return record
@@ -133,7 +124,7 @@ def run_imatting_sample(model: ImattingModel, image: np.ndarray, alpha: np.ndarr
         pred = quantize_alpha(out)
         for name, value in whole_image_errors(pred, gt).items():
             per_click.setdefault(name, []).append(value)
-    return {"per_click": per_click, "clicks": _clicks_json(clicks), "model_seconds": seconds}
+    return {"per_click": per_click, "clicks": clicks_json(clicks), "model_seconds": seconds}
 
 
 def run_sample(protocol: str, model, sample: Mapping[str, np.ndarray], *, config: IsegConfig | None = None,

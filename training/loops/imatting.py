@@ -12,7 +12,7 @@ Each epoch runs, in ``schedule.order``:
   large";
 * Task 3 ``trimap``: trimap matting, ``trimap_images`` images (200), one update each.
 
-Clicks come from the evaluation's matting robot (:func:`training.evaluation.robots.next_click_matting`,
+Clicks come from the evaluation's matting robot (:func:`training.clicks.robots.next_click_matting`,
 "this click placement algorithm is used both for training and for testing") on the model's own
 quantised prediction, the first one from an all-zero prediction; a perfect prediction gets the
 evaluation's explicit stand-in click, so every image takes its configured number of clicks.
@@ -39,9 +39,11 @@ from torch import Tensor, nn
 from datagen.compose.convert import quantize_alpha
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
-from training.data.clicks import click_trimap, user_input
+from training.clicks import NO_ERROR, Click
+from training.clicks.paint import click_trimap
+from training.clicks.robots import next_click_matting
+from training.data.clicks import user_input
 from training.distributed import World
-from training.evaluation.robots import NO_ERROR, Click, next_click_matting
 from training.loops.engine import FitResult, Run, initial_model, prepare_run
 from training.loops.fba import fba_batch_loss
 from training.losses import soft_iou_click_loss

@@ -4,7 +4,7 @@ One *step* is one image slot (``batch_size`` images per rank), each image throug
 click sequence; it is the unit of the lr schedule, ``--max-steps``, ``metrics.csv`` and exact
 ``--resume``. In a slot, for each of ``clicks.per_image`` (4) clicks:
 
-1. the click robot of protocol L (:func:`training.evaluation.robots.next_click_largest_region`,
+1. the click robot of protocol L (:func:`training.clicks.robots.next_click_largest_region`,
    the evaluation's own function) places the next click at the interior point of the largest
    mislabelled region of the *current* binary prediction (the first one all zero), ignored
    pixels (``valid`` 0) being in no region;
@@ -55,7 +55,9 @@ from training.config import TrainConfig, config_to_dict, load_config
 from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
 from training.distributed import World
-from training.evaluation.robots import NO_ERROR, Click, next_click_largest_region
+from training.clicks import NO_ERROR, Click
+from training.clicks.paint import click_masks
+from training.clicks.robots import next_click_largest_region
 from training.loops.engine import FitResult, Run, Task, fit, initial_model
 from training.losses import soft_iou_click_loss
 from training.models.iseg import CLICK_SIGMAS, IsegNet, IsegNetConfig, click_maps, force_clicks
@@ -144,10 +146,7 @@ def sample_clicks(gt: np.ndarray, n: int, band: int, rng: np.random.Generator) -
 
 def _click_tensors(clicks: list[list[Click]], shape: tuple[int, int], sigmas, device) -> tuple[Tensor, Tensor]:
     """(Bx2xHxW click masks, Bx6xHxW click maps) of each sample's clicks so far."""
-    masks = np.zeros((len(clicks), 2, *shape), np.float32)
-    for b, sample in enumerate(clicks):
-        for y, x, positive in sample:
-            masks[b, 0 if positive else 1, y, x] = 1.0
+    masks = np.stack([click_masks(shape, sample) for sample in clicks])
     maps = np.stack([click_maps(m, sigmas) for m in masks])
     return torch.from_numpy(masks).to(device), torch.from_numpy(maps).to(device)
 

@@ -37,7 +37,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from training.data.encodings import distance_maps
-from training.evaluation.robots import Click
+from training.clicks import Click
+from training.clicks.paint import click_masks
 from training.models.fba import (IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, EncoderDecoderConfig,
                                  PyramidPooling, check_positive_ints, up2)
 from training.models.guided_filter import DeepGuidedFilter
@@ -72,14 +73,6 @@ class IsegNetConfig(EncoderDecoderConfig):
         the shipped ``tiny`` config; its small images want a finer guided-filter eps)."""
         return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, interaction_channels=(8, 16, 16, 16, 16, 16),
                    decoder_channels=(32, 32, 32, 16, 16, 8), guided_eps=1e-3)
-
-
-def click_masks(shape: tuple[int, int], clicks: list[Click] | tuple[Click, ...]) -> np.ndarray:
-    """2xHxW float32: 1 at each positive click (channel 0) and each negative click (channel 1)."""
-    masks = np.zeros((2, *shape), np.float32)
-    for y, x, positive in clicks:
-        masks[0 if positive else 1, y, x] = 1.0
-    return masks
 
 
 def click_maps(masks: np.ndarray, sigmas: tuple[float, ...] = CLICK_SIGMAS) -> np.ndarray:
