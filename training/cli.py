@@ -287,7 +287,8 @@ def predict_command(
     from training.clicks.paint import CLICK_RADIUS_PX
     from training.inference_imatting import read_user_input
     from training.inference_iseg import IsegPredictor, predict_user_input
-    from training.predict import background_for, to_uint8, write_iseg_prediction, write_prediction
+    from datagen.compose.convert import to_uint8
+    from training.predict import background_for, write_iseg_prediction, write_prediction
 
     try:
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())

@@ -28,6 +28,7 @@ import torch
 from datagen.compose.trimap import check_trimap, trimap_masks
 from training.checkpoint import CheckpointError, load_checkpoint, restore_network
 from training.data import distance_maps
+from training.data.layers import unit_float
 from training.distributed import resolve_device
 from training.fusion import fuse_fba
 from training.models import FBAConfig, FBANet
@@ -72,17 +73,14 @@ class FBAPredictor:
                 f"max_pixels={self.max_pixels})")
 
     def predict_matting(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-        """HxW float32 alpha in [0, 1] for an HxWx3 uint8 image and its {0, 128, 255} trimap."""
+        """HxW float32 alpha in [0, 1] for an HxWx3 uint8 or uint16 image and its {0, 128, 255} trimap."""
         return self.predict(image, trimap).alpha
 
     def predict(self, image: np.ndarray, trimap: np.ndarray) -> MattingPrediction:
-        """alpha, F and B for ``image`` (HxWx3 uint8 RGB) and ``trimap`` (same size, 0/128/255)."""
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image must be HxWx3 uint8, got {image.dtype} {image.shape}")
-        trimap = check_trimap(trimap, image.shape[:2])
+        """alpha, F and B for ``image`` (HxWx3 uint8 or uint16 RGB) and ``trimap`` (same size, 0/128/255)."""
+        rgb = unit_rgb(image)
+        trimap = check_trimap(trimap, rgb.shape[:2])
         h, w = trimap.shape
-        rgb = image.astype(np.float32) / 255.0
         cap = (self.max_pixels / (h * w)) ** 0.5
         views = [(min(s * min(1.0, cap), cap), flip, k) for s in self.tta_scales for flip in ((False, True) if self.tta else (False,))
                  for k in (range(4) if self.tta else (0,))]
@@ -126,6 +124,16 @@ class FBAPredictor:
         with torch.no_grad():
             out = self.net(to_t(rgb.transpose(2, 0, 1)), to_t(np.stack([is_fg, is_bg])), to_t(maps))
         return out[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
+
+
+def unit_rgb(image: np.ndarray) -> np.ndarray:
+    """An HxWx3 uint8 or uint16 image (benchmarks keep 16 bits) as float32 in [0, 1], divided by
+    its full scale as the training loaders do (:func:`training.data.layers.unit_float`): the
+    networks see 16-bit precision when there is some, never a second rounding to 8 bits."""
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
+    return unit_float(image)
 
 
 def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,

@@ -34,19 +34,13 @@ class ImattingPredictor:
         return f"ImattingPredictor({self.matting!r}, click_radius={self.click_radius})"
 
     def predict(self, image: np.ndarray, trimap: np.ndarray) -> MattingPrediction:
-        return self.matting.predict(_as_uint8(image), trimap)
+        return self.matting.predict(image, trimap)
 
     def predict_clicks(self, image: np.ndarray, clicks: Sequence[Click]) -> MattingPrediction:
         return self.predict(image, click_trimap(np.asarray(image).shape[:2], clicks, self.click_radius))
 
     def predict_imatting(self, image: np.ndarray, clicks: Sequence[Click], prev_alpha: np.ndarray) -> np.ndarray:
         return self.predict_clicks(image, clicks).alpha
-
-
-def _as_uint8(image: np.ndarray) -> np.ndarray:
-    """Benchmarks may keep 16-bit images; the network takes 8-bit colour."""
-    image = np.asarray(image)
-    return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image
 
 
 def read_user_input(shape: tuple[int, int], image_name: str, *, trimap: str | Path | None = None,

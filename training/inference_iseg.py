@@ -36,7 +36,7 @@ from training.clicks import Click, check_clicks
 from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import click_masks, scribble_clicks
 from training.distributed import resolve_device
-from training.inference import DEFAULT_MAX_PIXELS
+from training.inference import DEFAULT_MAX_PIXELS, unit_rgb
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig
 
@@ -65,7 +65,7 @@ class IsegPredictor:
         ``image`` HxWx3 uint8 or uint16; ``prev_mask`` HxW, this predictor's previous answer
         (zeros before the first click), clipped to [0, 1] before the network sees it.
         """
-        rgb = _unit_rgb(image)
+        rgb = unit_rgb(image)
         h, w = rgb.shape[:2]
         prev = np.asarray(prev_mask, dtype=np.float32)
         if prev.shape != (h, w):
@@ -116,14 +116,6 @@ def load_iseg_predictor(path: str | Path, state: dict, *, device: str = "auto", 
                               "this one holds an 'iseg' network, predicted without it")
     net = restore_network(path, state, IsegNet, IsegNetConfig)
     return IsegPredictor(net, resolve_device(device), max_pixels=max_pixels, source=str(path))
-
-
-def _unit_rgb(image: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 or uint16 (benchmarks keep 16 bits) as float32 in [0, 1]."""
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
-    return image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max)
 
 
 def predict_user_input(predictor: IsegPredictor, image: np.ndarray, image_name: str, *,

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from matplotlib.colors import to_rgb
 
-from datagen.compose.convert import quantize_alpha, to_unit_float
+from datagen.compose.convert import quantize_alpha, to_uint8
 from datagen.imageio import read_image, write_png
 from datagen.shards.preview import checkerboard
 from training.clicks import Click
@@ -28,11 +28,6 @@ from training.inference_iseg import MASK_THRESHOLD
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """An 8- or 16-bit image as uint8 (rounded to nearest), the input the networks take."""
-    return quantize_alpha(to_unit_float(image))
 
 
 def background_for(spec: str | None, shape: tuple[int, int]) -> np.ndarray:

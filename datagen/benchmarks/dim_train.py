@@ -8,7 +8,7 @@ a train2017 folder (`<id>.jpg`, same pixels) is accepted too.
 
 With `--objects BANK` (an `objects` dataset with `fg_full` from refit, ids = object stems)
 the stored `fg` is the re-estimated uint16 foreground, valid at every pixel, as in FBA
-training; the composite then blends the 8-bit rounding of it, (fg_full + 128) // 257, with
+training; the composite then blends the 8-bit rounding of it (``datagen.compose.convert.to_uint8``) with
 the same truncating recipe so that `image` and `fg` describe the same object.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.benchmarks import dim_recipe
+from datagen.compose.convert import to_uint8
 from datagen.imageio import check_same_size
 from datagen.importing import Importer, ImporterError, Plan
 
@@ -58,10 +59,9 @@ class MakeTrainingSample:
             from datagen.shards import open_dataset
             obj = open_dataset(item.bank).read(item.bank_index, fields=("alpha", "fg_full"))
             alpha = obj["alpha"]
-            if alpha.dtype != np.uint8:
-                alpha = ((alpha.astype(np.uint32) + 128) // 257).astype(np.uint8)
+            alpha = to_uint8(alpha)
             stored_fg = obj["fg_full"]
-            blend_fg = ((stored_fg.astype(np.uint32) + 128) // 257).astype(np.uint8)
+            blend_fg = to_uint8(stored_fg)
         h, w = alpha.shape
         check_same_size(item.alpha, "alpha", alpha, f"the foreground {Path(item.fg).name}", blend_fg.shape)
         bg, resized = dim_recipe.prepare_background(dim_recipe.read_background(item.bg), w, h)

@@ -20,6 +20,26 @@ def to_unit_float(array: np.ndarray) -> np.ndarray:
     return np.clip(array.astype(np.float64), 0.0, 1.0)
 
 
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """uint8 passes through; uint16 (0..65535) becomes uint8 rounded to nearest, ``round(x / 257)``
+    (65535 -> 255, 128 -> 0, 129 -> 1): the one 16-bit to 8-bit rule of both packages, for images
+    and alphas alike. Anything else is a TypeError.
+
+    ``x / 257`` is never within float32 error of a half (257 is odd), so OpenCV's rounding of
+    ``x * (1 / 257)`` is exact, and about 10x faster than integer numpy on an image.
+    """
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype != np.uint16:
+        raise TypeError(f"expected uint8 or uint16 pixels, got {array.dtype}")
+    if array.ndim in (2, 3) and array.shape[-1 if array.ndim == 3 else 0] and (array.ndim == 2 or array.shape[2] <= 4):
+        import cv2
+
+        return cv2.convertScaleAbs(np.ascontiguousarray(array), alpha=1.0 / 257.0).reshape(array.shape)
+    return ((array.astype(np.uint32) * 2 + 257) // 514).astype(np.uint8)
+
+
 def to_probability(out: np.ndarray) -> np.ndarray:
     """A model's map as float32: uint8 is read as 0..255 -> [0, 1]; floats pass through unclipped.
 
@@ -48,10 +68,9 @@ def quantize_alpha(alpha: np.ndarray) -> np.ndarray:
 def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     """A stored alpha at source precision -> the 8-bit matte the metrics are defined on.
 
-    uint16 is rounded to nearest (x / 257, so 65535 -> 255 and 257 -> 1); floats and uint8 as in
-    :func:`quantize_alpha`.
+    uint16 by :func:`to_uint8`; floats and uint8 as in :func:`quantize_alpha`.
     """
     alpha = np.asarray(alpha)
     if alpha.dtype == np.uint16:
-        return np.rint(alpha / 257.0).astype(np.uint8)
+        return to_uint8(alpha)
     return quantize_alpha(alpha)

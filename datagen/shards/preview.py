@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from datagen.compose.convert import to_uint8
 from datagen.shards.reader import Dataset
 
 TILE = 256
@@ -71,13 +72,6 @@ def read_fields(kind: str, available: Sequence[str], wanted: Sequence[str] | Non
 
 def _picture_fields(kind: str) -> list[str]:
     return ["fg", "alpha"] if kind == "objects" else ["image"]
-
-
-def to_u8(array: np.ndarray) -> np.ndarray:
-    """uint8 view of an 8- or 16-bit array (16-bit rounded to the nearest 8-bit level)."""
-    if array.dtype == np.uint8:
-        return array
-    return np.rint(array.astype(np.float32) / 257.0).astype(np.uint8)
 
 
 def checkerboard(shape: tuple[int, int], square: int = 8) -> np.ndarray:
@@ -149,11 +143,11 @@ def render_tile(sample: dict, kind: str, tile: int = TILE) -> np.ndarray:
 
 def _picture(sample: dict, kind: str) -> tuple[np.ndarray, tuple[int, int]]:
     if kind == "objects":
-        fg = to_u8(sample["fg"]).astype(np.float32)
+        fg = to_uint8(sample["fg"]).astype(np.float32)
         a = _unit(sample["alpha"])[..., None]
         composed = fg * a + checkerboard(a.shape[:2]).astype(np.float32) * (1 - a)
         return np.rint(composed).astype(np.uint8), sample["alpha"].shape
-    image = to_u8(sample["image"])
+    image = to_uint8(sample["image"])
     return image, image.shape[:2]
 
 

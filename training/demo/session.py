@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from datagen.compose.convert import to_uint8
 from datagen.imageio import ImageError, check_same_size, read_image
 from training.drawing import overlay
 from training.evaluation.contracts import PROTOCOL_METHODS
@@ -65,7 +66,7 @@ def read_upload(path: str, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
         image = read_image(path)
     except ImageError as error:
         raise DemoInputError(f"{name}: {error.reason}") from None
-    return np.rint(image / 257.0).astype(np.uint8) if image.dtype == np.uint16 else image
+    return to_uint8(image)
 
 
 def parse_colour(value: str | None) -> tuple[int, int, int]:

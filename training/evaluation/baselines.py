@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from datagen.compose.convert import to_uint8, to_unit_float
 from training.clicks import Click
 from training.clicks.paint import paint_disks
 
@@ -40,16 +41,11 @@ def _upsample(prob: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return cv2.resize(prob.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def _to_u8_rgb(image: np.ndarray) -> np.ndarray:
-    """Benchmarks may hold 16-bit images; the classic methods work on 8-bit colour."""
-    return (image >> 8).astype(np.uint8) if image.dtype == np.uint16 else image.astype(np.uint8)
-
-
 def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radius: int):
     """The working-size 8-bit RGB image and its seed labels (1 = positive click, 2 = negative
     click or the image border), or None when there is no positive click yet."""
     scale = _working_scale(image.shape, max_side)
-    small = _resize(_to_u8_rgb(image), scale)
+    small = _resize(to_uint8(image), scale)
     seeds = np.zeros(small.shape[:2], np.uint8)
     seeds[_frame(seeds.shape)] = 2
     paint_disks(seeds.shape, clicks, scale, radius, 1, 2, seeds)
@@ -125,11 +121,6 @@ class GrabCutSeg(ClickSeeded):
         return ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
 
 
-def _float_image(image: np.ndarray) -> np.ndarray:
-    scale = 65535.0 if image.dtype == np.uint16 else 255.0
-    return image.astype(np.float64) / scale
-
-
 @dataclass(frozen=True)
 class PymattingTrimap:
     """Trimap matting with pymatting (``closed_form`` = Levin et al. 2008, ``knn`` = Chen et al. 2013)."""
@@ -147,7 +138,7 @@ class PymattingTrimap:
         t = trimap.astype(np.float64) / 255.0
         if not ((t > 0) & (t < 1)).any():     # nothing unknown: the trimap is the answer
             return t
-        return np.clip(estimate(_float_image(image), t), 0.0, 1.0)
+        return np.clip(estimate(to_unit_float(image), t), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -168,7 +159,7 @@ class ScribbleClosedForm:
         import pymatting
 
         scale = _working_scale(image.shape, self.max_side)
-        small = _resize(_float_image(image), scale)
+        small = _resize(to_unit_float(image), scale)
         trimap = self.scribble_trimap(small.shape[:2], clicks, scale)
         if not (trimap == 255).any():
             return np.zeros(image.shape[:2], np.float32)
