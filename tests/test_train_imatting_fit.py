@@ -24,7 +24,7 @@ from training.config import config_to_dict
 from training.evaluation.baselines import make_baseline
 from training.evaluation.sample_loops import run_imatting_sample
 from training.inference import load_predictor
-from training.inference_imatting import ImattingPredictor
+from training.inference.imatting import ImattingPredictor
 from training.loops.fba import load_fba_config
 from training.models import FBANet
 

@@ -17,7 +17,7 @@ from training.evaluation.baselines import make_baseline
 from training.evaluation.metrics import gt_from_benchmark
 from training.evaluation.sample_loops import IsegConfig, run_iseg_sample
 from training.inference import load_predictor
-from training.inference_iseg import IsegPredictor
+from training.inference.iseg import IsegPredictor
 from training.loops.iseg import load_iseg_config
 from training.models.iseg import IsegNet
 

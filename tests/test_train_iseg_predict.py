@@ -21,7 +21,7 @@ from training.demo.session import Session, load_demo_model
 from training.evaluation.sample_loops import IsegConfig, run_iseg_sample
 from training.inference import load_predictor
 from training.clicks.paint import click_masks, scribble_clicks
-from training.inference_iseg import IsegPredictor
+from training.inference.iseg import IsegPredictor
 from training.models.iseg import IsegNet, IsegNetConfig, click_maps
 from training.drawing import NEGATIVE_RGB, POSITIVE_RGB
 

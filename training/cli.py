@@ -175,20 +175,23 @@ class FitRun:
                 "report": typer.echo}
 
 
-def _fit(network: str, run: FitRun, load: Callable[[tuple[str, ...]], dict], train: Callable) -> None:
-    """What every `fit` command does around its network's fit function: the config with the
-    --set overrides, the world (one process or torchrun's), one-line errors, the process group
-    closed, a summary line. `train(config, world, **keywords)` gets FitRun's keywords."""
+def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
+    """What every `fit` command does around its network's fit function (from the network table,
+    :mod:`training.networks`): the config with the --set overrides, the world (one process or
+    torchrun's), one-line errors, the process group closed, a summary line.
+    `train(fit, config, world, **keywords)` gets the fit function and FitRun's keywords."""
     from datagen.shards import DatasetError
     from training.distributed import close_world, init_world
+    from training.networks import NETWORKS
 
+    parts = NETWORKS[network].parts()
     try:
-        run_config = load(tuple(run.overrides or ()))
+        run_config = parts.load_config(config, tuple(run.overrides or ()))
         world = init_world(run.device)
     except ValueError as exc:
         fail(str(exc))
     try:
-        result = train(run_config, world, **run.keywords())
+        result = train(parts.fit, run_config, world, **run.keywords())
     except (ValueError, DatasetError) as exc:
         fail(str(exc))
     finally:
@@ -211,12 +214,9 @@ def fit_fba_command(
 ) -> None:
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
-    from training.loops.fba import fit_fba, load_fba_config
-
     source = _matting_source(objects, backgrounds, matting)
-    _fit("fba", shared, lambda overrides: load_fba_config(config, overrides),
-         lambda cfg, world, **keywords: fit_fba(cfg, out, world, **source, pretrained=pretrained and str(pretrained),
-                                                **keywords))
+    _fit("fba", shared, config, lambda fit, cfg, world, **keywords: fit(
+        cfg, out, world, **source, pretrained=pretrained and str(pretrained), **keywords))
 
 
 @command_with_shared(fit_app, "imatting")
@@ -233,12 +233,9 @@ def fit_imatting_command(
 ) -> None:
     """Train interactive matting (thesis Ch. 5.2), the three-task ping-pong: `training fit imatting --config tiny
     --objects BANK --backgrounds BG --data SEG_SHARDS --init FBA_CKPT --out RUN`."""
-    from training.loops.imatting import fit_imatting, load_imatting_config
-
     source = _matting_source(objects, backgrounds, matting)
-    _fit("imatting", shared, lambda overrides: load_imatting_config(config, overrides),
-         lambda cfg, world, **keywords: fit_imatting(cfg, out, world, seg=str(data), **source,
-                                                     init=init and str(init), **keywords))
+    _fit("imatting", shared, config, lambda fit, cfg, world, **keywords: fit(
+        cfg, out, world, seg=str(data), **source, init=init and str(init), **keywords))
 
 
 @command_with_shared(fit_app, "iseg")
@@ -256,11 +253,9 @@ def fit_iseg_command(
 ) -> None:
     """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
-    from training.loops.iseg import fit_iseg, load_iseg_config
-
-    _fit("iseg", shared, lambda overrides: load_iseg_config(config, overrides),
-         lambda cfg, world, **keywords: fit_iseg(cfg, out, world, data=str(data), stage=stage, init=init and str(init),
-                                                 pretrained=pretrained and str(pretrained), **keywords))
+    _fit("iseg", shared, config, lambda fit, cfg, world, **keywords: fit(
+        cfg, out, world, data=str(data), stage=stage, init=init and str(init),
+        pretrained=pretrained and str(pretrained), **keywords))
 
 
 @app.command("predict")
@@ -282,30 +277,18 @@ def predict_command(
 ) -> None:
     """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
     Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
-    from datagen.imageio import read_image
-    from training.inference import load_predictor
-    from training.clicks.paint import CLICK_RADIUS_PX
-    from training.inference_imatting import read_user_input
-    from training.inference_iseg import IsegPredictor, predict_user_input
     from datagen.compose.convert import to_uint8
-    from training.predict import background_for, write_iseg_prediction, write_prediction
+    from datagen.imageio import read_image
+    from training.inference import PredictOptions, load_network
+    from training.predict import read_user_input
 
     try:
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
         picture = to_uint8(read_image(image))
-        predictor = load_predictor(model, device=device, tta=tta, tta_scales=scales,
-                                   max_pixels=int(max_megapixels * 1e6))
-        if isinstance(predictor, IsegPredictor):
-            if background is not None:
-                raise ValueError("--background: an interactive segmentation checkpoint writes a mask, no composite")
-            prob, points = predict_user_input(predictor, picture, image.name, trimap=trimap, clicks=clicks,
-                                              scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg)
-            written = write_iseg_prediction(out, picture, prob, points)
-        else:
-            tri = read_user_input(picture.shape[:2], image.name, trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg,
-                                  scribbles_bg=scribbles_bg, radius=getattr(predictor, "click_radius", CLICK_RADIUS_PX))
-            backdrop = background_for(background, picture.shape[:2])
-            written = write_prediction(out, predictor.predict(picture, tri), backdrop)
+        network, predictor = load_network(model, PredictOptions(device, tta, scales, int(max_megapixels * 1e6)))
+        user = read_user_input(network.predict_inputs, network.described, picture.shape[:2], image.name,
+                               trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg)
+        written = network.parts().predict(out, predictor, picture, user, background)
     except ValueError as exc:
         fail(str(exc))
     typer.echo(f"wrote {', '.join(p.name for p in written)} to {out}")

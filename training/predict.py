@@ -1,4 +1,8 @@
-"""What ``training predict`` writes.
+"""What ``training predict`` reads and writes.
+
+Input: the user's trimap, clicks JSON or FG/BG scribble images, exactly one of them, read once
+here (:func:`read_user_input`) for every network; which of them a network takes is its entry's
+``predict_inputs`` in :mod:`training.networks`.
 
 Matting checkpoints: alpha, F, B and a composite of alpha x F onto a new background. The
 composite shows the two things a matte is for at once: whether alpha is right (edges, hair)
@@ -12,6 +16,7 @@ the one picture that shows whether the clicks were read where the user meant the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -19,15 +24,64 @@ import numpy as np
 from matplotlib.colors import to_rgb
 
 from datagen.compose.convert import quantize_alpha, to_uint8
-from datagen.imageio import read_image, write_png
+from datagen.imageio import checked_trimap, read_alpha, read_image, write_png
 from datagen.shards.preview import checkerboard
 from training.clicks import Click
-from training.inference import MattingPrediction
+from training.clicks.files import read_clicks, read_scribbles
+from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.drawing import overlay
-from training.inference_iseg import MASK_THRESHOLD
+from training.inference.common import MattingPrediction
+from training.inference.iseg import MASK_THRESHOLD
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
+
+
+FLAGS = {"trimap": "--trimap", "clicks": "--clicks", "scribbles": "--scribbles-fg with --scribbles-bg"}
+WHAT = {"trimap": "a trimap", "clicks": "clicks", "scribbles": "scribbles"}
+
+
+@dataclass(frozen=True)
+class UserInput:
+    """The one input given for an image of ``shape`` (H, W): a checked trimap, clicks in click
+    order, or (FG, BG) scribble masks."""
+
+    shape: tuple[int, int]
+    trimap: np.ndarray | None = None
+    clicks: list[Click] | None = None
+    scribbles: tuple[np.ndarray, np.ndarray] | None = None
+
+    def as_trimap(self, radius: int = CLICK_RADIUS_PX) -> np.ndarray:
+        """The (sparse) trimap a matting network takes: clicks as disks of ``radius`` px."""
+        if self.trimap is not None:
+            return self.trimap
+        if self.clicks is not None:
+            return click_trimap(self.shape, self.clicks, radius)
+        assert self.scribbles is not None
+        return scribble_trimap(*self.scribbles)
+
+
+def read_user_input(accepts: tuple[str, ...], described: str, shape: tuple[int, int], image_name: str, *,
+                    trimap: str | Path | None = None, clicks: str | Path | None = None,
+                    scribbles_fg: str | Path | None = None, scribbles_bg: str | Path | None = None) -> UserInput:
+    """The input of ``training predict``, exactly one of ``accepts`` (a network entry's
+    ``predict_inputs``; ``described`` names the checkpoint in the messages), checked against
+    the image ``shape``; every mistake is one ValueError (or ImageError) line."""
+    given = {"trimap": trimap is not None, "clicks": clicks is not None,
+             "scribbles": scribbles_fg is not None or scribbles_bg is not None}
+    choices = ", or ".join(", ".join(FLAGS[k] for k in accepts).rsplit(", ", 1))
+    for kind in given:
+        if given[kind] and kind not in accepts:
+            raise ValueError(f"{FLAGS[kind].split()[0]}: {described} takes {choices}, not {WHAT[kind]}")
+    if sum(given.values()) != 1:
+        raise ValueError(f"{described} needs exactly one of {choices}")
+    if trimap is not None:
+        return UserInput(shape, trimap=checked_trimap(trimap, read_alpha(trimap), f"the image {image_name}", shape))
+    if clicks is not None:
+        return UserInput(shape, clicks=read_clicks(clicks, shape))
+    if scribbles_fg is None or scribbles_bg is None:
+        raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
+    return UserInput(shape, scribbles=read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))
 
 
 def background_for(spec: str | None, shape: tuple[int, int]) -> np.ndarray:
@@ -69,7 +123,6 @@ def write_prediction(out: str | Path, pred: MattingPrediction, background: np.nd
     return paths
 
 
-
 def write_iseg_prediction(out: str | Path, image: np.ndarray, prob: np.ndarray, clicks: list[Click]) -> list[Path]:
     """The three PNGs of :data:`ISEG_OUTPUTS` in ``out``: mask (0/255, probability >= 0.5),
     probability (clipped to [0, 1], 8 bits) and the overlay of ``image``."""
@@ -81,3 +134,25 @@ def write_iseg_prediction(out: str | Path, image: np.ndarray, prob: np.ndarray, 
     for path, array in zip(paths, arrays):
         write_png(path, array)
     return paths
+
+
+def predict_matting(out: str | Path, predictor, image: np.ndarray, user: UserInput,
+                    background: str | None) -> list[Path]:
+    """A matting network's files (:data:`OUTPUTS`): alpha, F, B from the user's (sparse) trimap,
+    clicks painted at the predictor's trained radius, and the composite onto ``background``."""
+    backdrop = background_for(background, image.shape[:2])
+    trimap = user.as_trimap(getattr(predictor, "click_radius", CLICK_RADIUS_PX))
+    return write_prediction(out, predictor.predict(image, trimap), backdrop)
+
+
+def predict_iseg(out: str | Path, predictor, image: np.ndarray, user: UserInput, background: str | None) -> list[Path]:
+    """An interactive segmentation network's files (:data:`ISEG_OUTPUTS`): clicks replayed one by
+    one, or scribbles as one click per stroke with every scribbled pixel kept."""
+    if background is not None:
+        raise ValueError("--background: an interactive segmentation checkpoint writes a mask, no composite")
+    if user.clicks is not None:
+        prob, clicks = predictor.predict_sequence(image, user.clicks)[-1], user.clicks
+    else:
+        assert user.scribbles is not None
+        prob, clicks = predictor.predict_scribbles(image, *user.scribbles)
+    return write_iseg_prediction(out, image, prob, clicks)

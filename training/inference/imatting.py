@@ -1,7 +1,7 @@
 """Interactive matting checkpoints as models: clicks or scribbles in, alpha (and F, B) out.
 
 The network is an FBA network with click input (:mod:`training.models.imatting`), so its test-time
-procedure is :class:`training.inference.FBAPredictor`'s unchanged (mirror padding, optional TTA,
+procedure is :class:`training.inference.fba.FBAPredictor`'s unchanged (mirror padding, optional TTA,
 fusion, the user's definite pixels imposed); only the input differs: the clicks become a sparse
 trimap (:func:`training.clicks.paint.click_trimap`, with the disk radius the network was trained
 with). ``prev_alpha`` of the evaluation contract is not used: the thesis network sees the image
@@ -15,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.imageio import checked_trimap, read_alpha
 from training.clicks import Click
-from training.clicks.files import read_clicks, read_scribbles
-from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
-from training.inference import FBAPredictor, MattingPrediction
+from training.clicks.paint import CLICK_RADIUS_PX, click_trimap
+from training.inference.common import MattingPrediction, PredictOptions
+from training.inference.fba import FBAPredictor, load_fba_predictor
 
 
 class ImattingPredictor:
@@ -43,19 +42,7 @@ class ImattingPredictor:
         return self.predict_clicks(image, clicks).alpha
 
 
-def read_user_input(shape: tuple[int, int], image_name: str, *, trimap: str | Path | None = None,
-                    clicks: str | Path | None = None, scribbles_fg: str | Path | None = None,
-                    scribbles_bg: str | Path | None = None, radius: int = CLICK_RADIUS_PX) -> np.ndarray:
-    """The (possibly sparse) trimap of ``training predict``'s user input: a trimap file, a clicks
-    JSON file, or a pair of FG/BG scribble images (non-zero = scribbled), exactly one of them."""
-    given = [trimap is not None, clicks is not None, scribbles_fg is not None or scribbles_bg is not None]
-    if sum(given) != 1:
-        raise ValueError("give exactly one of --trimap, --clicks, or --scribbles-fg with --scribbles-bg")
-    reference = f"the image {image_name}"
-    if trimap is not None:
-        return checked_trimap(trimap, read_alpha(trimap), reference, shape)
-    if clicks is not None:
-        return click_trimap(shape, read_clicks(clicks, shape), radius)
-    if scribbles_fg is None or scribbles_bg is None:
-        raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
-    return scribble_trimap(*read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))
+def load_imatting_predictor(path: str | Path, state: dict, options: PredictOptions) -> ImattingPredictor:
+    """An ``imatting`` checkpoint: its FBA network's predictor with click input, at the disk
+    radius the network was trained with."""
+    return ImattingPredictor(load_fba_predictor(path, state, options), state["config"]["schedule"]["click_radius"])

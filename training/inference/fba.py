@@ -1,4 +1,4 @@
-"""Trained checkpoints as models: ``load_predictor(path)`` for the evaluation protocols and predict.
+"""FBA matting checkpoints as predictors: image and trimap in, alpha, F and B out.
 
 An FBA checkpoint becomes an :class:`FBAPredictor` whose ``predict_matting(image, trimap)``
 returns alpha (the evaluation's matting Protocol) and whose ``predict`` also returns F and B.
@@ -17,39 +17,20 @@ whole image for global context, which tiles would cut apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 
 from datagen.compose.trimap import check_trimap, trimap_masks
-from training.checkpoint import CheckpointError, load_checkpoint, restore_network
+from training.checkpoint import CheckpointError, restore_network
 from training.data import distance_maps
-from training.data.layers import unit_float
 from training.distributed import resolve_device
 from training.fusion import fuse_fba
+from training.inference.common import DEFAULT_MAX_PIXELS, DEFAULT_TTA_SCALES, MattingPrediction, PredictOptions, unit_rgb
 from training.models import FBAConfig, FBANet
 from training.models.fba import OUTPUT_STRIDE
-
-if TYPE_CHECKING:
-    from training.inference_imatting import ImattingPredictor
-    from training.inference_iseg import IsegPredictor
-
-DEFAULT_MAX_PIXELS = 4_200_000
-"""About 2048 x 2048: Composition-1k's largest images fit at full resolution."""
-DEFAULT_TTA_SCALES = (1.0, 1.5)
-
-
-@dataclass(frozen=True)
-class MattingPrediction:
-    """alpha HxW, fg and bg HxWx3, float32 in [0, 1]."""
-
-    alpha: np.ndarray
-    fg: np.ndarray
-    bg: np.ndarray
 
 
 class FBAPredictor:
@@ -126,35 +107,12 @@ class FBAPredictor:
         return out[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
 
 
-def unit_rgb(image: np.ndarray) -> np.ndarray:
-    """An HxWx3 uint8 or uint16 image (benchmarks keep 16 bits) as float32 in [0, 1], divided by
-    its full scale as the training loaders do (:func:`training.data.layers.unit_float`): the
-    networks see 16-bit precision when there is some, never a second rounding to 8 bits."""
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
-    return unit_float(image)
-
-
-def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,
-                   tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES,
-                   max_pixels: int = DEFAULT_MAX_PIXELS) -> FBAPredictor | ImattingPredictor | IsegPredictor:
-    """The model in checkpoint ``path`` with its test-time procedure; a checkpoint of a network
-    this function does not serve, or a file that is no checkpoint, is a CheckpointError."""
-    state = load_checkpoint(path)
-    if state["network"] == "iseg":         # another network and test-time procedure: training.inference_iseg
-        from training.inference_iseg import load_iseg_predictor
-        return load_iseg_predictor(path, state, device=device, tta=tta, max_pixels=max_pixels)
-    if state["network"] not in ("fba", "imatting"):
-        raise CheckpointError(f"checkpoint {path}: holds a {state['network']!r} network; "
-                              "load_predictor serves 'fba', 'imatting' and 'iseg' checkpoints")
+def load_fba_predictor(path: str | Path, state: dict, options: PredictOptions) -> FBAPredictor:
+    """The predictor of an FBA-network checkpoint ``state`` read from ``path`` (``fba``, and
+    ``imatting`` through :func:`training.inference.imatting.load_imatting_predictor`)."""
     net = restore_network(path, state, FBANet, FBAConfig)
     sigmas = state.get("config", {}).get("data", {}).get("distance_sigmas")
     if sigmas is None:
         raise CheckpointError(f"checkpoint {path}: no data.distance_sigmas in its config")
-    predictor = FBAPredictor(net, tuple(sigmas), resolve_device(device), tta=tta, tta_scales=tta_scales,
-                             max_pixels=max_pixels, source=str(path))
-    if state["network"] == "imatting":     # the same network with click input: training.inference_imatting
-        from training.inference_imatting import ImattingPredictor
-        return ImattingPredictor(predictor, state["config"]["schedule"]["click_radius"])
-    return predictor
+    return FBAPredictor(net, tuple(sigmas), resolve_device(options.device), tta=options.tta,
+                        tta_scales=options.tta_scales, max_pixels=options.max_pixels, source=str(path))

@@ -13,7 +13,7 @@ file given to ``training predict`` all reach their result.
 Memory budget: an image above ``max_pixels`` is predicted at the largest scale under the budget
 (clicks mapped to the scaled grid) and the probability is resized back (bilinear), then the
 clicked pixels are forced at full resolution. Not tiled, for the reason given in
-:mod:`training.inference`: the pyramid pooling needs the whole image.
+:mod:`training.inference.fba`: the pyramid pooling needs the whole image.
 
 Scribbles (:func:`training.clicks.paint.scribble_clicks`): the network was trained on point clicks, so each 8-connected
 stroke of an FG or BG scribble image becomes one click at its interior point (the pixel farthest
@@ -33,10 +33,9 @@ import torch
 
 from training.checkpoint import CheckpointError, restore_network
 from training.clicks import Click, check_clicks
-from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import click_masks, scribble_clicks
 from training.distributed import resolve_device
-from training.inference import DEFAULT_MAX_PIXELS, unit_rgb
+from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, unit_rgb
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig
 
@@ -107,34 +106,10 @@ class IsegPredictor:
         return prob, clicks
 
 
-def load_iseg_predictor(path: str | Path, state: dict, *, device: str = "auto", tta: bool = False,
-                        max_pixels: int = DEFAULT_MAX_PIXELS) -> IsegPredictor:
-    """The predictor of an ``iseg`` checkpoint ``state`` read from ``path`` (through
-    :func:`training.inference.load_predictor`, which dispatches here)."""
-    if tta:
+def load_iseg_predictor(path: str | Path, state: dict, options: PredictOptions) -> IsegPredictor:
+    """The predictor of an ``iseg`` checkpoint ``state`` read from ``path``."""
+    if options.tta:
         raise CheckpointError(f"checkpoint {path}: test-time augmentation is for matting networks; "
                               "this one holds an 'iseg' network, predicted without it")
     net = restore_network(path, state, IsegNet, IsegNetConfig)
-    return IsegPredictor(net, resolve_device(device), max_pixels=max_pixels, source=str(path))
-
-
-def predict_user_input(predictor: IsegPredictor, image: np.ndarray, image_name: str, *,
-                       trimap: str | Path | None = None, clicks: str | Path | None = None,
-                       scribbles_fg: str | Path | None = None,
-                       scribbles_bg: str | Path | None = None) -> tuple[np.ndarray, list[Click]]:
-    """``training predict``'s input for an iseg checkpoint: (probability, the clicks replayed) from
-    a clicks JSON file (in click order) or a pair of FG/BG scribble images, exactly one of them."""
-    if trimap is not None:
-        raise ValueError("--trimap: an interactive segmentation checkpoint takes --clicks, or --scribbles-fg "
-                         "with --scribbles-bg, not a trimap")
-    scribbles = scribbles_fg is not None or scribbles_bg is not None
-    if (clicks is not None) == scribbles:
-        raise ValueError("an interactive segmentation checkpoint needs exactly one of --clicks, "
-                         "or --scribbles-fg with --scribbles-bg")
-    shape = np.asarray(image).shape[:2]
-    if clicks is not None:
-        points = read_clicks(clicks, shape)
-        return predictor.predict_sequence(image, points)[-1], points
-    if scribbles_fg is None or scribbles_bg is None:
-        raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
-    return predictor.predict_scribbles(image, *read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))
+    return IsegPredictor(net, resolve_device(options.device), max_pixels=options.max_pixels, source=str(path))
