@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from training.evaluation.aggregate import aggregate, aggregate_iseg
+from training.evaluation.aggregate import aggregate_iseg
+from training.evaluation.protocols import aggregate, run_sample
 from training.evaluation.sample_loops import (
     IsegConfig,
     run_imatting_sample,
     run_iseg_sample,
     run_matting_sample,
-    run_sample,
 )
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from training.evaluation.baselines import BASELINES, GrabCutSeg, make_baseline
-from training.evaluation.contracts import CONTRACTS, ImattingModel, IsegModel, MattingModel, implements
+from training.evaluation.contracts import ImattingModel, IsegModel, MattingModel
+from training.evaluation.protocols import PROTOCOLS, implements
 from training.evaluation.models import ModelError, load_model
 
 BASELINE_PROTOCOL = {"grabcut": "iseg", "random_walker": "iseg", "closed_form": "matting", "knn": "matting",
@@ -20,7 +21,7 @@ def test_each_baseline_implements_exactly_its_protocol():
     assert set(BASELINE_PROTOCOL) == set(BASELINES)
     for name, protocol in BASELINE_PROTOCOL.items():
         model = make_baseline(name)
-        assert [p for p in CONTRACTS if implements(model, p)] == [protocol], name
+        assert [p for p in PROTOCOLS if implements(model, p)] == [protocol], name
 
 
 class ZeroSeg:

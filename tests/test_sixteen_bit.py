@@ -11,7 +11,7 @@ from datagen.compose.convert import to_uint8
 from training.checkpoint import model_payload, save_checkpoint
 from training.config import config_to_dict
 from training.evaluation.baselines import RandomWalkerSeg
-from training.evaluation.sample_loops import run_sample
+from training.evaluation.protocols import run_sample
 from training.inference import load_predictor
 from training.loops.fba import load_fba_config
 from training.models import FBANet

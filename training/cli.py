@@ -42,25 +42,27 @@ class EvaluationRun:
     progress: Progress = True
 
 
-def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: EvaluationRun, *, config=None,
-         clicks: int = 20, settings: dict) -> None:
+def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: EvaluationRun, config) -> None:
+    """What every `evaluate` command does with its protocol's settings ``config``: the fan-out,
+    the report (protocol record: training.evaluation.protocols), one line per failed sample."""
     from datagen.shards import DatasetError
-    from training.evaluation.aggregate import aggregate
     from training.evaluation.fanout import evaluate_benchmark
     from training.evaluation.models import ModelError
+    from training.evaluation.protocols import PROTOCOLS
     from training.evaluation.report import write_report
 
+    record = PROTOCOLS[protocol]
     try:
-        run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, max_clicks=clicks, ids=shared.ids,
+        run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, ids=shared.ids,
                                  limit=shared.limit, workers=shared.workers, scheduler=shared.scheduler,
                                  progress=shared.progress)
     except (DatasetError, ModelError) as exc:
         fail(str(exc))
     records = run.records
-    settings = {**settings, "ids": shared.ids, "limit": shared.limit, "model_params": run.model_params,
+    settings = {**record.describe(config), "ids": shared.ids, "limit": shared.limit, "model_params": run.model_params,
                 "input": describe_input(benchmark)}
     write_report(out, protocol=protocol, benchmark=str(benchmark), model=model_spec, settings=settings,
-                 records=records, aggregate=aggregate(protocol, records, config))
+                 records=records, aggregate=record.aggregate(records, config))
     typer.echo((out / "table.md").read_text(), nl=False)
     failed = [r for r in records if "error" in r]
     for r in failed:
@@ -85,20 +87,19 @@ def evaluate_iseg(
 ) -> None:
     """Click-by-click interactive segmentation: NoC@80/85/90, mIoU per click, AuC, shares above 90..99 %
     IoU, corrective-click accuracy (spec metrics.md §B). --model takes a baseline or a `training fit iseg` checkpoint."""
-    from training.evaluation.sample_loops import IsegConfig, config_dict
+    from training.evaluation.sample_loops import IsegConfig
 
     robot = robot.upper()
     if robot not in ("R", "L"):
         fail(f"--robot must be R or L, got {robot}")
-    config = IsegConfig(robot=robot, max_clicks=clicks, target=target)
-    _run("iseg", benchmark, model, out, shared, config=config, clicks=clicks, settings=config_dict(config))
+    _run("iseg", benchmark, model, out, shared, IsegConfig(robot=robot, max_clicks=clicks, target=target))
 
 
 @command_with_shared(evaluate_app, "matting")
 def evaluate_matting(benchmark: Benchmark, model: Model, out: Out, *, shared: EvaluationRun) -> None:
     """Trimap matting (Composition-1k protocol): quantise to 8 bits, mask by the trimap, then SAD, MSE,
     Grad and Conn over the unknown region (spec metrics.md §A)."""
-    _run("matting", benchmark, model, out, shared, settings={"quantisation": "round to nearest", "masked_by_trimap": True})
+    _run("matting", benchmark, model, out, shared, None)
 
 
 @command_with_shared(evaluate_app, "imatting")
@@ -106,8 +107,9 @@ def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clic
                       shared: EvaluationRun) -> None:
     """Interactive matting (Interactive Composition-100 protocol): matting-robot clicks from an all-zero
     alpha; SAD, MSE, Grad, Conn on the whole image after each click and their mean (spec §B.7)."""
-    settings = {"max_clicks": clicks, "robot": "matting (spec B.6)", "region": "whole image"}
-    _run("imatting", benchmark, model, out, shared, clicks=clicks, settings=settings)
+    from training.evaluation.sample_loops import ImattingConfig
+
+    _run("imatting", benchmark, model, out, shared, ImattingConfig(max_clicks=clicks))
 
 
 @app.command("demo")

@@ -26,12 +26,11 @@ from matplotlib.colors import to_rgb
 from datagen.compose.convert import quantize_alpha, to_uint8
 from datagen.imageio import checked_trimap, read_alpha, read_image, write_png
 from datagen.shards.preview import checkerboard
-from training.clicks import Click
+from training.clicks import MASK_THRESHOLD, Click
 from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.drawing import overlay
 from training.inference.common import MattingPrediction
-from training.inference.iseg import MASK_THRESHOLD
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 Click = tuple[int, int, bool]
 NO_ERROR: Click = (-1, -1, False)
 """What a robot returns when the prediction has no error left; the loops map it explicitly."""
+MASK_THRESHOLD = 0.5
+"""``probability >= 0.5`` is the mask a robot (protocol L) and a user see: the rule the thesis
+network trains with, its predictor's mask and protocol L's evaluation rule."""
 
 
 def check_clicks(clicks: Sequence[Click], shape: tuple[int, int]) -> None:

@@ -18,14 +18,11 @@ import time
 from pathlib import Path
 
 from training.demo.session import MAX_MODEL_PIXELS, DemoInputError, Session, load_demo_model, parse_colour, read_upload
+from training.evaluation.protocols import PROTOCOLS
 
 OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 MODES = ("foreground", "background")
-TASK_HELP = {
-    "iseg": "Click on the object to add it (foreground) or on what should not be part of it (background).",
-    "imatting": "Clicks give the matte's foreground and background; the result is a soft alpha.",
-    "matting": "This model takes a trimap: upload one (0 = background, 128 = unknown, 255 = foreground).",
-}
+TASK_HELP = {name: protocol.demo.help for name, protocol in PROTOCOLS.items()}
 
 
 class ModelCache:

@@ -7,7 +7,8 @@ each click, so that undo costs nothing and every click costs exactly one model c
 are scaled back to the upload's size for the downloads.
 
 The task follows the model: `predict_iseg` (clicks -> mask), `predict_imatting` (clicks ->
-alpha) or `predict_matting` (trimap -> alpha), as training/evaluation/contracts.py states them.
+alpha) or `predict_matting` (trimap -> alpha), as training/evaluation/contracts.py states them;
+what the page does with each is its protocol record's `demo` (training/evaluation/protocols.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import numpy as np
 from datagen.compose.convert import to_uint8
 from datagen.imageio import ImageError, check_same_size, read_image
 from training.drawing import overlay
-from training.evaluation.contracts import PROTOCOL_METHODS
+from training.clicks import MASK_THRESHOLD
 from training.evaluation.models import load_model
+from training.evaluation.protocols import PROTOCOLS
 
-TASKS = ("iseg", "imatting", "matting")     # tried in this order when a model offers several
+TASKS = tuple(PROTOCOLS)                      # tried in this order when a model offers several
 MAX_UPLOAD_PIXELS = 40_000_000                # refused above: decoding alone would take seconds
 MAX_MODEL_PIXELS = 1_000_000                  # scaled for the model above this
 
@@ -150,11 +152,12 @@ class Session:
         h, w = self.work.shape[:2]
         if not (0 <= y < h and 0 <= x < w):
             raise DemoInputError(f"click at ({x}, {y}) is outside the {w}x{h} picture")
-        if task == "matting":
-            raise DemoInputError("this model takes a trimap, not clicks: upload a trimap")
+        protocol = PROTOCOLS[task]
+        if protocol.demo.takes != "clicks":
+            raise DemoInputError(f"this model takes a {protocol.demo.takes}, not clicks: upload a {protocol.demo.takes}")
         clicks = [*self.clicks, (int(y), int(x), bool(positive))]
-        previous = self.current if task == "iseg" else np.rint(self.shown * 255) / 255   # imatting: as scored, 8 bits
-        method = getattr(model, PROTOCOL_METHODS[task])
+        previous = np.rint(self.shown * 255) / 255 if protocol.demo.previous_as_scored else self.current
+        method = getattr(model, protocol.method)
         result = as_float(method(self.work, list(clicks), previous.astype(np.float32)))
         if result.shape != (h, w):
             raise DemoInputError(f"the model returned shape {result.shape}, expected {(h, w)}")
@@ -185,14 +188,14 @@ class Session:
 
     # -- what the page shows and offers for download --------------------------------------
     def overlay(self, task: str) -> np.ndarray:
-        """The working copy with the result tinted (mask: > 0.5; alpha: by opacity) and the clicks."""
-        weight = (self.current > 0.5).astype(np.float32) if task == "iseg" else self.shown
+        """The working copy with the result tinted (a mask: by the mask; an alpha: by opacity) and the clicks."""
+        weight = (self.current >= MASK_THRESHOLD).astype(np.float32) if PROTOCOLS[task].demo.binary else self.shown
         return overlay(self.work, weight, self.clicks)
 
     def result_view(self, task: str) -> np.ndarray:
-        """The result at `work` size as uint8: the mask (prob > 0.5) for iseg, the alpha otherwise."""
-        if task == "iseg":
-            return (self.current > 0.5).astype(np.uint8) * 255
+        """The result at `work` size as uint8: the mask (prob >= MASK_THRESHOLD) or the alpha."""
+        if PROTOCOLS[task].demo.binary:
+            return (self.current >= MASK_THRESHOLD).astype(np.uint8) * 255
         return np.rint(self.shown * 255).astype(np.uint8)
 
     def full_result(self) -> np.ndarray:
@@ -202,8 +205,8 @@ class Session:
     def exports(self, task: str, colour: tuple[int, int, int]) -> dict[str, np.ndarray]:
         """Arrays to download at the upload's size: mask (0/255), alpha, foreground RGBA, composite."""
         alpha = self.full_result()
-        mask = alpha > 0.5
-        matte = mask.astype(np.float32) if task == "iseg" else alpha
+        mask = alpha >= MASK_THRESHOLD
+        matte = mask.astype(np.float32) if PROTOCOLS[task].demo.binary else alpha
         a8 = np.rint(matte * 255).astype(np.uint8)
         composite = self.image.astype(np.float32) * matte[..., None] + np.float32(colour) * (1 - matte[..., None])
         return {

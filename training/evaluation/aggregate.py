@@ -1,17 +1,20 @@
-"""Dataset scores from per-sample records, one function per protocol (failed samples excluded and counted)."""
+"""Dataset scores from per-sample records, one function per protocol (failed samples excluded and
+counted); :mod:`training.evaluation.protocols` says which protocol uses which."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from training.evaluation.sample_loops import NOC_THRESHOLDS, IsegConfig
+from training.evaluation.metrics import MATTING_METRICS
 from training.evaluation.noc import failures, miou_per_click, nanmean_per_click, noc, noc_at_max, share_table
+from training.evaluation.sample_loops import NOC_THRESHOLDS, ImattingConfig, IsegConfig
 
-MATTING_KEYS = ("sad", "mse", "grad", "conn")
 
-
-def aggregate_iseg(records: list[dict], config: IsegConfig) -> dict:
-    """NoC, failures and, for full runs (no ``target``), the per-click curves and AuC."""
+def aggregate_iseg(records: list[dict], config: IsegConfig | None) -> dict:
+    """NoC, failures and, for full runs (no ``target``), the per-click curves and AuC; the run's
+    ``config`` (clicks, early stop) is needed."""
+    if config is None:
+        raise ValueError("aggregating iseg records needs the run's IsegConfig")
     ok = [r for r in records if "error" not in r]
     if not ok:
         return {"n_images": 0, "n_failed": len(records)}
@@ -35,34 +38,21 @@ def aggregate_iseg(records: list[dict], config: IsegConfig) -> dict:
     return out
 
 
-def aggregate_matting(records: list[dict]) -> dict:
+def aggregate_matting(records: list[dict], config: None = None) -> dict:
     """Mean SAD, MSE, Grad and Conn over the samples."""
     ok = [r for r in records if "error" not in r]
     out: dict = {"n_images": len(ok), "n_failed": len(records) - len(ok)}
-    for key in MATTING_KEYS:
+    for key in MATTING_METRICS:
         out[key] = float(np.mean([r[key] for r in ok])) if ok else None
     return out
 
 
-def aggregate_imatting(records: list[dict]) -> dict:
+def aggregate_imatting(records: list[dict], config: ImattingConfig | None = None) -> dict:
     """Per-click mean curves of the four metrics and their mean over the clicks."""
     ok = [r for r in records if "error" not in r]
     out: dict = {"n_images": len(ok), "n_failed": len(records) - len(ok)}
     if not ok:
         return out
-    out["per_click"] = {k: np.mean([r["per_click"][k] for r in ok], axis=0).tolist() for k in MATTING_KEYS}
+    out["per_click"] = {k: np.mean([r["per_click"][k] for r in ok], axis=0).tolist() for k in MATTING_METRICS}
     out["mean_over_clicks"] = {k: float(np.mean(v)) for k, v in out["per_click"].items()}
     return out
-
-
-def aggregate(protocol: str, records: list[dict], config: IsegConfig | None = None) -> dict:
-    """The aggregate of ``protocol``'s records; iseg needs the run's ``config`` (clicks, early stop)."""
-    if protocol == "iseg":
-        if config is None:
-            raise ValueError("aggregating iseg records needs the run's IsegConfig")
-        return aggregate_iseg(records, config)
-    if protocol == "matting":
-        return aggregate_matting(records)
-    if protocol == "imatting":
-        return aggregate_imatting(records)
-    raise ValueError(f"unknown protocol {protocol!r}")

@@ -3,7 +3,7 @@
 A model is any object with the one method its protocol calls; nothing has to inherit from
 these classes. The baselines (:mod:`training.evaluation.baselines`) and the trained networks
 (through ``training.inference.load_predictor``) implement them, ``models.load_model`` checks
-a built model against them, and the per-sample loops (:mod:`training.evaluation.sample_loops`)
+a built model against them (through each protocol's record, :mod:`training.evaluation.protocols`), and the per-sample loops (:mod:`training.evaluation.sample_loops`)
 call them. Stating the shapes, dtypes and ranges here is what lets a network trained elsewhere
 plug into every report and the demo without reading the loops.
 
@@ -61,18 +61,3 @@ class ImattingModel(Protocol):
         divided by 255; all zero before the first click). Returns HxW float in [0, 1] or uint8.
         """
         ...
-
-
-CONTRACTS: dict[str, type] = {"iseg": IsegModel, "matting": MattingModel, "imatting": ImattingModel}
-PROTOCOL_METHODS: dict[str, str] = {"iseg": "predict_iseg", "matting": "predict_matting", "imatting": "predict_imatting"}
-
-
-def implements(model: object, protocol: str) -> bool:
-    """Whether ``model`` offers the method ``protocol`` calls, as a callable.
-
-    ``isinstance`` on a runtime-checkable Protocol only tests that the attribute exists (and is
-    not None), so the callable test is added: a model with ``predict_iseg = 0.5`` must not pass.
-    """
-    if protocol not in CONTRACTS:
-        raise ValueError(f"unknown protocol {protocol!r}; use {', '.join(CONTRACTS)}")
-    return isinstance(model, CONTRACTS[protocol]) and callable(getattr(model, PROTOCOL_METHODS[protocol]))

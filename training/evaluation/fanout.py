@@ -15,11 +15,11 @@ import functools
 import threading
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from datagen.shards import Dataset, DatasetError, open_dataset
-from training.evaluation.contracts import CONTRACTS
 from training.evaluation.models import load_model
-from training.evaluation.sample_loops import IsegConfig, run_sample
+from training.evaluation.protocols import protocol as protocol_record
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ class _Run:
     protocol: str
     benchmark: str
     model_spec: str
-    config: IsegConfig | None
-    max_clicks: int
+    settings: Any
 
 
 _lock = threading.Lock()          # a worker with several threads must still build one model
@@ -74,7 +73,7 @@ def _evaluate_one(run: _Run, index: int) -> tuple[dict, str]:
     dataset, model, model_params = _resources(run)
     sample_id = dataset.ids[index]
     try:
-        record = run_sample(run.protocol, model, dataset[index], config=run.config, max_clicks=run.max_clicks)
+        record = protocol_record(run.protocol).run(model, dataset[index], run.settings)
     except Exception as exc:  # reported per sample; the rest of the benchmark still runs
         return {"id": sample_id, "error": f"{type(exc).__name__}: {exc}"}, model_params
     return {"id": sample_id, **record}, model_params
@@ -85,7 +84,7 @@ def select_samples(ids: list[str], pattern: str | None, limit: int | None) -> li
     return [i for i, sid in enumerate(ids) if pattern is None or fnmatch.fnmatchcase(sid, pattern)][:limit]
 
 
-def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config: IsegConfig | None = None,
+def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config: Any = None,
                        max_clicks: int = 20, ids: str | None = None, limit: int | None = None,
                        workers: int = 1, scheduler: str | None = None, progress: bool = True) -> BenchmarkRun:
     """Run ``protocol`` ("iseg" | "matting" | "imatting") with the model named by ``model_spec``
@@ -99,13 +98,11 @@ def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config
     """
     from datagen.runner import map_tasks
 
-    if protocol not in CONTRACTS:
-        raise ValueError(f"unknown protocol {protocol!r}")
+    record = protocol_record(protocol)
     if not isinstance(model_spec, str):
         raise TypeError(f"evaluate_benchmark takes a model spec (baseline:NAME, package.module:factory or PATH.pt), "
                         f"not a {type(model_spec).__name__} object: each worker builds its own model")
-    if protocol == "iseg" and config is None:
-        config = IsegConfig(max_clicks=max_clicks)
+    settings = record.settings(max_clicks) if config is None else config
     listing = open_dataset(benchmark)
     all_ids = listing.ids
     listing.close()
@@ -113,7 +110,7 @@ def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config
     if not indices:
         raise DatasetError(f"{benchmark}: no sample to evaluate ({len(all_ids)} samples"
                            + (f", none with an id matching {ids!r})" if ids else ")"))
-    run = _Run(uuid.uuid4().hex, protocol, str(benchmark), model_spec, config, max_clicks)
+    run = _Run(uuid.uuid4().hex, protocol, str(benchmark), model_spec, settings)
     try:
         results = map_tasks(functools.partial(_evaluate_one, run), indices, workers=workers, scheduler=scheduler,
                             progress=progress, desc=f"evaluate {protocol}", unit="sample")

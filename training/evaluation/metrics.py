@@ -217,9 +217,6 @@ def foreground_errors(pred_alpha: np.ndarray, pred_fg: np.ndarray, gt_alpha: np.
 
 
 # --------------------------------------------------------------------------- IoU (B.1)
-PRED_THRESHOLD = 0.49
-
-
 def gt_from_mask_png(values: np.ndarray) -> np.ndarray:
     """GrabCut/Berkeley mask PNG -> {-1, 0, 1}: 128 is the ignore band, > 128 object (§B.1)."""
     values = np.asarray(values)

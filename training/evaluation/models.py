@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path
 
 from training.evaluation.baselines import make_baseline
-from training.evaluation.contracts import CONTRACTS, PROTOCOL_METHODS, implements
+from training.evaluation.protocols import implements, protocol as protocol_record
 
 
 class ModelError(ValueError):
@@ -24,11 +24,10 @@ class ModelError(ValueError):
 
 def load_model(spec: str, protocol: str):
     """Build the model named by ``spec`` and check it implements ``protocol``'s contract."""
-    if protocol not in CONTRACTS:
-        raise ValueError(f"unknown protocol {protocol!r}; use {', '.join(CONTRACTS)}")
+    record = protocol_record(protocol)
     model = _build(spec)
     if not implements(model, protocol):
-        raise ModelError(f"model {spec!r} ({type(model).__name__}) has no {PROTOCOL_METHODS[protocol]}() "
+        raise ModelError(f"model {spec!r} ({type(model).__name__}) has no {record.method}() "
                          f"and cannot run the {protocol} protocol")
     return model
 

@@ -25,11 +25,15 @@ from training.evaluation.metrics import (
     whole_image_errors,
 )
 from training.evaluation.noc import chosen_region, corrective_accuracy, noc_per_image
-from training.clicks import NO_ERROR, Click, clicks_json
+from training.clicks import MASK_THRESHOLD, NO_ERROR, Click, clicks_json
 from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 
 ROBOTS = {"R": next_click_ritm, "L": next_click_largest_region}
 NOC_THRESHOLDS = (0.80, 0.85, 0.90)
+"""IoU targets of the NoC columns; a record gets ``noc<N>`` per target (add one here for noc95)."""
+RITM_THRESHOLD = 0.49
+"""Protocol R thresholds ``prob > 0.49`` (RITM's evaluation code); protocol L uses the network's
+``prob >= MASK_THRESHOLD`` (:data:`training.clicks.MASK_THRESHOLD`)."""
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,33 @@ class IsegConfig:
             raise ValueError(f"unknown robot {self.robot!r}; use R or L")
 
     def binarize(self, prob: np.ndarray) -> np.ndarray:
-        return prob > 0.49 if self.robot == "R" else prob >= 0.5
+        return prob > RITM_THRESHOLD if self.robot == "R" else prob >= MASK_THRESHOLD
 
     @property
     def threshold_rule(self) -> str:
-        return "prob > 0.49" if self.robot == "R" else "prob >= 0.5"
+        return f"prob > {RITM_THRESHOLD}" if self.robot == "R" else f"prob >= {MASK_THRESHOLD}"
+
+
+@dataclass(frozen=True)
+class ImattingConfig:
+    """Interactive matting: clicks per image (the matting robot, whole-image metrics)."""
+
+    max_clicks: int = 20
 
 
 def config_dict(config: IsegConfig) -> dict:
     """The settings a report records for an iseg run, the threshold rule spelled out."""
     return {**asdict(config), "threshold_rule": config.threshold_rule}
+
+
+def imatting_settings(config: ImattingConfig) -> dict:
+    """The settings a report records for an interactive matting run."""
+    return {"max_clicks": config.max_clicks, "robot": "matting (spec B.6)", "region": "whole image"}
+
+
+def matting_settings(config: None) -> dict:
+    """The settings a report records for a trimap matting run (it has no options)."""
+    return {"quantisation": "round to nearest", "masked_by_trimap": True}
 
 
 def _check_output(name: str, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -127,23 +148,24 @@ def run_imatting_sample(model: ImattingModel, image: np.ndarray, alpha: np.ndarr
     return {"per_click": per_click, "clicks": clicks_json(clicks), "model_seconds": seconds}
 
 
-def run_sample(protocol: str, model, sample: Mapping[str, np.ndarray], *, config: IsegConfig | None = None,
-               max_clicks: int = 20) -> dict:
-    """A benchmark sample (the fields of a ``benchmark`` dataset) through ``protocol``'s loop.
+def _fields(sample: Mapping[str, np.ndarray], names: tuple[str, ...], message: str) -> None:
+    if any(name not in sample for name in names):
+        raise ValueError(message)
 
-    A sample without the fields its protocol needs raises ``ValueError`` naming them.
-    """
-    if protocol == "iseg":
-        if "mask" not in sample:
-            raise ValueError("benchmark sample has no mask")
-        gt = gt_from_benchmark(sample["mask"], sample.get("ignore"))
-        return run_iseg_sample(model, sample["image"], gt, config or IsegConfig(max_clicks=max_clicks))
-    if protocol == "matting":
-        if "alpha" not in sample or "trimap" not in sample:
-            raise ValueError("matting protocol needs alpha and trimap")
-        return run_matting_sample(model, sample["image"], sample["alpha"], sample["trimap"])
-    if protocol == "imatting":
-        if "alpha" not in sample:
-            raise ValueError("interactive matting protocol needs alpha")
-        return run_imatting_sample(model, sample["image"], sample["alpha"], max_clicks)
-    raise ValueError(f"unknown protocol {protocol!r}")
+
+def iseg_sample(model: IsegModel, sample: Mapping[str, np.ndarray], config: IsegConfig) -> dict:
+    """A benchmark sample (mask, optional ignore band) through :func:`run_iseg_sample`."""
+    _fields(sample, ("mask",), "benchmark sample has no mask")
+    return run_iseg_sample(model, sample["image"], gt_from_benchmark(sample["mask"], sample.get("ignore")), config)
+
+
+def matting_sample(model: MattingModel, sample: Mapping[str, np.ndarray], config: None) -> dict:
+    """A benchmark sample (alpha, trimap) through :func:`run_matting_sample`."""
+    _fields(sample, ("alpha", "trimap"), "matting protocol needs alpha and trimap")
+    return run_matting_sample(model, sample["image"], sample["alpha"], sample["trimap"])
+
+
+def imatting_sample(model: ImattingModel, sample: Mapping[str, np.ndarray], config: ImattingConfig) -> dict:
+    """A benchmark sample (alpha) through :func:`run_imatting_sample`."""
+    _fields(sample, ("alpha",), "interactive matting protocol needs alpha")
+    return run_imatting_sample(model, sample["image"], sample["alpha"], config.max_clicks)

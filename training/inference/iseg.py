@@ -39,9 +39,6 @@ from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, unit_r
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig
 
-MASK_THRESHOLD = 0.5
-"""``probability >= 0.5`` is the mask: protocol L's rule, the one the thesis network trains with."""
-
 
 class IsegPredictor:
     """A trained :class:`IsegNet` with its test-time procedure (see the module notes)."""

@@ -55,7 +55,7 @@ from training.config import TrainConfig, config_to_dict, load_config
 from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
 from training.distributed import World
-from training.clicks import NO_ERROR, Click
+from training.clicks import MASK_THRESHOLD, NO_ERROR, Click
 from training.clicks.paint import click_masks
 from training.clicks.robots import next_click_largest_region
 from training.loops.engine import FitResult, Run, Task, fit, initial_model
@@ -66,8 +66,6 @@ NETWORK = "iseg"
 STAGES = ("pretrain", "finetune")
 CLICK_STREAM = 11
 """Sub-stream id of the all-at-once click draws (apart from the data's streams of an index)."""
-THRESHOLD = 0.5
-"""The robot sees ``prob >= 0.5``, protocol L's rule (:class:`training.evaluation.sample_loops.IsegConfig`)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,7 @@ def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas) -> float:
             if click != NO_ERROR:
                 clicks[b].append(click)
         prob, value = _learn(run, batch, clicks, prob, sigmas, f"step {run.step + 1}, click {k}")
-        pred = list(prob[:, 0].cpu().numpy() >= THRESHOLD)
+        pred = list(prob[:, 0].cpu().numpy() >= MASK_THRESHOLD)
         total += value
     return total / n_clicks
 
