@@ -11,12 +11,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where and how visibly a command's work runs, apart from what it computes: ``workers``
+    local processes (1: this one), or an existing dask cluster at ``scheduler``; ``progress``:
+    a tqdm bar. One object, so that these three travel together through every layer between the
+    command line and :func:`map_tasks`."""
+
+    workers: int = 1
+    scheduler: str | None = None
+    progress: bool = True
 
 
 def map_tasks(

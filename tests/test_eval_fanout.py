@@ -14,12 +14,14 @@ import numpy as np
 import pytest
 
 from datagen.build import write_dataset
-from datagen.runner import shared_cluster
+from datagen.runner import Execution, shared_cluster
 from datagen.shards import DatasetError
 from training.evaluation import fanout
 from training.evaluation.fanout import evaluate_benchmark
 from training.evaluation.models import ModelError
 from training.evaluation.sample_loops import IsegConfig
+
+QUIET = Execution(progress=False)
 
 COUNT_DIR = "EVAL_TEST_BUILD_DIR"       # where every construction of CountingSeg leaves one file
 N_SAMPLES = 6
@@ -99,7 +101,7 @@ def test_in_process_run_builds_once_opens_once_and_releases(env, monkeypatch):
     real_open = fanout.open_dataset
     monkeypatch.setattr(fanout, "open_dataset", lambda path: opened.append(path) or real_open(path))
     _builds(env)
-    run = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, progress=False)
+    run = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, execution=QUIET)
     assert [r["id"] for r in run.records] == [f"b{i}" for i in range(N_SAMPLES)]
     assert not any("error" in r for r in run.records) and run.model_params == "CountingSeg(half=4)"
     assert run.records[0]["ious"][0] == pytest.approx(81 / 440)  # 9x9 square at the 20x22 box's deepest point
@@ -111,9 +113,10 @@ def test_in_process_run_builds_once_opens_once_and_releases(env, monkeypatch):
 
 def test_cluster_builds_one_model_per_worker_process_and_matches_in_process(env):
     _builds(env)
-    alone = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, progress=False)
+    alone = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, execution=QUIET)
     _builds(env)
-    spread = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, scheduler=env["scheduler"], progress=False)
+    spread = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG,
+                                execution=Execution(scheduler=env["scheduler"], progress=False))
     pids = _builds(env)
     assert 1 <= len(pids) <= 2 and len(set(pids)) == len(pids) < N_SAMPLES
     assert os.getpid() not in pids                           # the client never builds it
@@ -122,22 +125,23 @@ def test_cluster_builds_one_model_per_worker_process_and_matches_in_process(env)
 
 def test_baseline_results_do_not_depend_on_worker_count(env):
     runs = [evaluate_benchmark("iseg", env["bench"], "baseline:grabcut", config=IsegConfig(robot="R", max_clicks=2),
-                               scheduler=scheduler, progress=False) for scheduler in (None, env["scheduler"])]
+                               execution=Execution(scheduler=scheduler, progress=False))
+            for scheduler in (None, env["scheduler"])]
     assert _records(runs[0]) == _records(runs[1])
 
 
 def test_model_error_on_a_worker_reaches_the_caller(env):
     with pytest.raises(ModelError, match="predict_iseg"):
-        evaluate_benchmark("iseg", env["bench"], "baseline:closed_form", config=CONFIG, scheduler=env["scheduler"],
-                           progress=False)
+        evaluate_benchmark("iseg", env["bench"], "baseline:closed_form", config=CONFIG,
+                           execution=Execution(scheduler=env["scheduler"], progress=False))
 
 
 def test_selection_and_argument_errors(env):
-    run = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, ids="b[2-5]", limit=3, progress=False)
+    run = evaluate_benchmark("iseg", env["bench"], SPEC, config=CONFIG, ids="b[2-5]", limit=3, execution=QUIET)
     assert [r["id"] for r in run.records] == ["b2", "b3", "b4"]
     with pytest.raises(DatasetError, match=r"no sample to evaluate \(6 samples, none with an id matching 'x\*'\)"):
-        evaluate_benchmark("iseg", env["bench"], SPEC, ids="x*", progress=False)
+        evaluate_benchmark("iseg", env["bench"], SPEC, ids="x*", execution=QUIET)
     with pytest.raises(ValueError, match="unknown protocol"):
-        evaluate_benchmark("segment", env["bench"], SPEC, progress=False)
+        evaluate_benchmark("segment", env["bench"], SPEC, execution=QUIET)
     with pytest.raises(TypeError, match="takes a model spec .* not a CountingSeg object"):
-        evaluate_benchmark("iseg", env["bench"], CountingSeg(), progress=False)
+        evaluate_benchmark("iseg", env["bench"], CountingSeg(), execution=QUIET)

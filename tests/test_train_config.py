@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from training.cli import app
-from training.config import ConfigError, TrainConfig, config_from_dict, config_to_dict, load_config
+from training.config import ConfigError, TrainConfig, config_to_dict, config_toml, load_config
 from training.models import FBAConfig
 
 SCHEMA = {"model": FBAConfig, "train": TrainConfig}
@@ -27,7 +27,21 @@ def test_thesis_config_is_the_papers_recipe():
 def test_tiny_config_is_the_tiny_network():
     from training.loops.fba import load_fba_config
 
-    assert load_fba_config("tiny")["model"] == FBAConfig.tiny()
+    assert load_fba_config("tiny")["model"] == FBAConfig(width=8, blocks=(1, 1, 1, 1), ppm_channels=16,
+                                                         decoder_channels=(32, 32, 32, 16, 16, 8))
+
+
+@pytest.mark.parametrize("network", ["fba", "imatting", "iseg"])
+@pytest.mark.parametrize("stem", ["thesis", "tiny"])
+def test_config_toml_reads_back_as_the_same_config(tmp_path, network, stem):
+    """What a run folder's config.toml holds: every shipped config written out and read back."""
+    from training.networks import NETWORKS
+
+    load = NETWORKS[network].parts().load_config
+    config = load(stem, ())
+    path = _write(tmp_path, config_toml(config_to_dict(config), "a header\nof two lines"), "config.toml")
+    assert path.read_text().startswith("# a header\n# of two lines\n")
+    assert load(path, ()) == config
 
 
 def _write(tmp_path, text, name="run.toml"):
@@ -70,7 +84,7 @@ def test_round_trip_through_plain_tables(tmp_path):
     cfg = load_config(_write(tmp_path, "[model]\nwidth = 16\n"), "fba", SCHEMA)
     tables = config_to_dict(cfg)
     assert tables["model"]["blocks"] == [3, 4, 6, 3]          # plain lists, storable anywhere
-    assert config_from_dict(tables, SCHEMA, "checkpoint") == cfg
+    assert load_config(_write(tmp_path, config_toml(tables), "back.toml"), "fba", SCHEMA) == cfg
 
 
 def test_missing_config_lists_the_shipped_ones():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import tomllib
+
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -148,6 +150,19 @@ def test_iterations_follow_epochs_dataset_and_batch(banks, tmp_path, one_thread)
     objects, backgrounds = banks
     result = _fit(objects, backgrounds, tmp_path / "b2", "--set", "train.batch_size=2", "--max-steps", "1")
     assert result.exit_code == 0 and "1/192 steps" in result.output      # 96 samples / 2 x 4 epochs
+
+
+def test_run_folder_holds_the_resolved_config_as_toml(banks, tmp_path, one_thread):
+    """config.toml: the shipped config with the --set overrides, readable by people and by the
+    ordinary config reader, and the same tables the checkpoint stores."""
+    objects, backgrounds = banks
+    sets = ["train.batch_size=2", "train.lr=2e-4"]
+    result = _fit(objects, backgrounds, tmp_path / "run", *(a for s in sets for a in ("--set", s)), "--max-steps", "1")
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "run" / "config.toml").read_text()
+    assert text.startswith("# ") and "\n[train]\n" in text and "\nlr = 0.0002\n" in text and "\nbatch_size = 2\n" in text
+    assert load_fba_config(tmp_path / "run" / "config.toml") == load_fba_config("tiny", sets)
+    assert tomllib.loads(text) == load_checkpoint(tmp_path / "run" / "last.pt", "fba")["config"]
 
 
 # --------------------------------------------------------------------------- bad input

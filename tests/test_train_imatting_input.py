@@ -14,8 +14,11 @@ from training.clicks.paint import click_trimap, scribble_trimap
 from training.data.clicks import user_input
 from training.models import FBAConfig, FBANet
 from training.models.imatting import init_from_fba, input_channel_names
+from training.loops.fba import load_fba_config
 
-TINY_IMATTING = replace(FBAConfig.tiny(), in_channels=9, encoder_masks=False)
+TINY_FBA = load_fba_config("tiny")["model"]
+
+TINY_IMATTING = replace(TINY_FBA, in_channels=9, encoder_masks=False)
 
 
 # --------------------------------------------------------------------------- clicks and scribbles
@@ -85,7 +88,7 @@ def test_masks_reach_only_the_decoder_when_encoder_masks_is_off():
 # --------------------------------------------------------------------------- --init from FBA
 def _fba_checkpoint(path, cfg=None, network="fba"):
     torch.manual_seed(3)
-    net = FBANet(cfg or FBAConfig.tiny())
+    net = FBANet(cfg or TINY_FBA)
     save_checkpoint(path, model_payload(network, net.config.to_dict(), net, {}))
     return net
 
@@ -107,7 +110,7 @@ def test_init_copies_every_fba_tensor_bit_for_bit_and_adapts_the_stem_by_channel
 
 
 def test_init_reports_tensors_that_do_not_fit(tmp_path):
-    _fba_checkpoint(tmp_path / "fba.pt", replace(FBAConfig.tiny(), decoder_channels=(32, 32, 32, 16, 16, 4)))
+    _fba_checkpoint(tmp_path / "fba.pt", replace(TINY_FBA, decoder_channels=(32, 32, 32, 16, 16, 4)))
     net = FBANet(TINY_IMATTING)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     report = init_from_fba(net, tmp_path / "fba.pt")
@@ -123,13 +126,13 @@ def test_a_checkpoint_of_another_network_is_a_clear_error(tmp_path):
     _fba_checkpoint(tmp_path / "iseg.pt", network="iseg")
     with pytest.raises(CheckpointError, match=r"iseg.pt: holds a 'iseg' network, not 'fba'"):
         init_from_fba(FBANet(TINY_IMATTING), tmp_path / "iseg.pt")
-    torch.save(FBANet(FBAConfig.tiny()).state_dict(), tmp_path / "bare.pt")
+    torch.save(FBANet(TINY_FBA).state_dict(), tmp_path / "bare.pt")
     with pytest.raises(CheckpointError, match="not a training checkpoint"):
         init_from_fba(FBANet(TINY_IMATTING), tmp_path / "bare.pt")
 
 
 def test_an_fba_checkpoint_of_another_size_is_refused(tmp_path):
-    _fba_checkpoint(tmp_path / "wide.pt", replace(FBAConfig.tiny(), width=16, ppm_channels=8,
+    _fba_checkpoint(tmp_path / "wide.pt", replace(TINY_FBA, width=16, ppm_channels=8,
                                                   decoder_channels=(8, 8, 8, 8, 8, 4)))
     with pytest.raises(CheckpointError, match=r"only \d+ of the network's 89 tensors fit"):
         init_from_fba(FBANet(TINY_IMATTING), tmp_path / "wide.pt")

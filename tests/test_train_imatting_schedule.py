@@ -13,6 +13,7 @@ import training.loops.imatting as imatting
 from datagen.compose.convert import quantize_alpha
 from training.config import TrainConfig
 from training.distributed import World
+from training.loops.engine import FitOptions
 from training.loops.imatting import ImattingRun, ScheduleConfig, fit_schedule, imatting_click_count
 
 SEG_SIZE, MATTING_SIZE = 16, 24   # the stub tells the tasks apart by image size
@@ -85,7 +86,7 @@ def _run(tmp_path, schedule, epochs=2, max_steps=None):
     run = ImattingRun(net, {}, seg, matting, {"schedule": {}})
     train = TrainConfig(epochs=epochs, lr=1e-3, lr_drop_epochs=(), num_workers=0, log_steps=1)
     result = fit_schedule(run, schedule, train, SIGMAS, tmp_path / "run", World(0, 1, 0, torch.device("cpu")),
-                          max_steps=max_steps, progress=False)
+                          FitOptions(max_steps=max_steps, progress=False))
     return net, seg, matting, result
 
 

@@ -15,6 +15,9 @@ from fba_training_data import demo_seg
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.models.iseg import IsegNet, IsegNetConfig
+from training.loops.iseg import load_iseg_config
+
+TINY_ISEG = load_iseg_config("tiny")["model"]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def test_fit_writes_an_iseg_checkpoint_and_resumes_bit_for_bit(data, tmp_path, o
     rows = _metrics(tmp_path / "full")
     assert [int(r["step"]) for r in rows] == [1, 2, 3] and all(float(r["loss"]) > 0 for r in rows)
     state = load_checkpoint(tmp_path / "full" / "last.pt", "iseg")
-    assert state["model_config"] == IsegNetConfig.tiny().to_dict()
+    assert state["model_config"] == TINY_ISEG.to_dict()
     assert state["config"]["clicks"] == {"per_image": 4, "all_at_once": False, "negative_band": 40}
     assert state["position"]["step"] == 3
     IsegNet(IsegNetConfig.from_dict(state["model_config"])).load_state_dict(state["model"])   # rebuilds
@@ -61,8 +64,8 @@ def test_fit_writes_an_iseg_checkpoint_and_resumes_bit_for_bit(data, tmp_path, o
 
 def test_finetune_stage_starts_from_init_with_its_own_recipe(data, tmp_path, one_thread):
     torch.manual_seed(1)
-    start = IsegNet(IsegNetConfig.tiny())
-    save_checkpoint(tmp_path / "pre.pt", model_payload("iseg", IsegNetConfig.tiny().to_dict(), start, {}))
+    start = IsegNet(TINY_ISEG)
+    save_checkpoint(tmp_path / "pre.pt", model_payload("iseg", TINY_ISEG.to_dict(), start, {}))
     result = _fit(data["seg"], tmp_path / "tune", "--stage", "finetune", "--init", str(tmp_path / "pre.pt"),
                   "--max-steps", "1", "--set", "finetune.lr=1e-12")
     assert result.exit_code == 0, result.output

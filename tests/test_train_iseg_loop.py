@@ -22,6 +22,7 @@ from training.config import ConfigError, TrainConfig
 from training.data import SegData, SegDataConfig
 from training.distributed import World
 from training.clicks.robots import next_click_largest_region
+from training.loops.engine import FitOptions
 from training.loops.iseg import (ClicksConfig, IsegRun, fit_clicks, load_iseg_config, robot_gt, sample_clicks,
                                  stage_train)
 from training.loops.sampler import loader_context
@@ -82,7 +83,7 @@ def robot_calls(record_robot):
 def _fit(tmp_path, net, data, clicks=ClicksConfig(), epochs=2, batch=1, **kw):
     train = TrainConfig(epochs=epochs, batch_size=batch, lr=1e-3, lr_drop_epochs=(), num_workers=0, log_steps=1)
     return fit_clicks(IsegRun(net, {}, data, {"clicks": {}}), clicks, train, tmp_path / "run", CPU,
-                      progress=False, **kw)
+                      FitOptions(progress=False, **kw))
 
 
 def test_the_robot_sees_the_prediction_after_the_previous_click(tmp_path, robot_calls):

@@ -9,6 +9,9 @@ import torch
 from training.models.guided_filter import box_sum, guided_filter
 from training.clicks.paint import click_masks
 from training.models.iseg import IsegNet, IsegNetConfig, force_clicks
+from training.loops.iseg import load_iseg_config
+
+TINY_ISEG = load_iseg_config("tiny")["model"]
 
 
 def _direct_guided_filter(I: np.ndarray, p: np.ndarray, r: int, eps: float) -> np.ndarray:
@@ -51,7 +54,7 @@ def test_guided_filter_matches_direct_formula(r, eps):
 @pytest.mark.parametrize("h, w", [(352, 352), (37, 53)])
 def test_tiny_network_shapes_and_click_forcing(h, w):
     torch.manual_seed(0)
-    net = IsegNet(IsegNetConfig.tiny()).eval()
+    net = IsegNet(TINY_ISEG).eval()
     masks = torch.from_numpy(click_masks((h, w), [(3, 4, True), (h - 1, w - 1, False)]))[None]
     with torch.no_grad():
         out = net.predict(torch.rand(1, 3, h, w), masks, torch.zeros(1, 1, h, w))

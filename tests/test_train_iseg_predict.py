@@ -24,6 +24,9 @@ from training.clicks.paint import click_masks, scribble_clicks
 from training.inference.iseg import IsegPredictor
 from training.models.iseg import IsegNet, IsegNetConfig, click_maps
 from training.drawing import NEGATIVE_RGB, POSITIVE_RGB
+from training.loops.iseg import load_iseg_config
+
+TINY_ISEG = load_iseg_config("tiny")["model"]
 
 
 class RedOracle(nn.Module):
@@ -115,7 +118,7 @@ def test_scribble_strokes_become_interior_clicks_largest_positive_first():
 # --------------------------------------------------------------------------- real checkpoints
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    cfg = IsegNetConfig.tiny()
+    cfg = TINY_ISEG
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("iseg") / "iseg.pt"
     save_checkpoint(path, model_payload("iseg", cfg.to_dict(), IsegNet(cfg), {}))
@@ -144,7 +147,7 @@ def test_load_predictor_serves_iseg_checkpoints_as_the_network_predicts(ckpt):
 
 def test_weights_that_do_not_fit_are_one_line(ckpt, tmp_path):
     bad = tmp_path / "bad.pt"
-    save_checkpoint(bad, model_payload("iseg", IsegNetConfig().to_dict(), IsegNet(IsegNetConfig.tiny()), {}))
+    save_checkpoint(bad, model_payload("iseg", IsegNetConfig().to_dict(), IsegNet(TINY_ISEG), {}))
     with pytest.raises(CheckpointError, match=r"bad.pt: weights do not fit its model config"):
         load_predictor(bad)
 

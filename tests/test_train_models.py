@@ -16,6 +16,9 @@ import torch
 from training.models import FBAConfig, FBANet, build_model
 from training.models.gnws import WSConv2d, group_count, group_norm, standardise_weight
 from training.models.resnet_gnws import ResNetGNWS
+from training.loops.fba import load_fba_config
+
+TINY_FBA = load_fba_config("tiny")["model"]
 
 TORCHVISION_RESNET50_PARAMS_WITHOUT_FC = 23_508_032  # 25,557,032 minus fc (2048 x 1000 + 1000)
 
@@ -123,7 +126,7 @@ def _inputs(h: int, w: int, batch: int = 1, seed: int = 0):
 
 
 def test_fba_tiny_forward_backward_shapes_and_ranges():
-    net = FBANet(FBAConfig.tiny())
+    net = FBANet(TINY_FBA)
     image, trimap2, maps = _inputs(64, 64, batch=2)
     out = net(image, trimap2, maps)
     assert out.shape == (2, 7, 64, 64)
@@ -135,7 +138,7 @@ def test_fba_tiny_forward_backward_shapes_and_ranges():
 
 
 def test_fba_head_clips_alpha_and_squashes_colours():
-    net = FBANet(FBAConfig.tiny())
+    net = FBANet(TINY_FBA)
     with torch.no_grad():
         net.decoder.conv7.weight.zero_()
         net.decoder.conv7.bias.copy_(torch.tensor([1.7, 0.0, 0.0, 0.0, 2.0, -1.0, 0.5]))
@@ -161,7 +164,7 @@ def test_fba_full_network_matches_table_4_1(full_net):
 
 
 def test_fba_rejects_sizes_not_multiple_of_8_and_wrong_channels():
-    net = FBANet(FBAConfig.tiny())
+    net = FBANet(TINY_FBA)
     image, trimap2, maps = _inputs(65, 64)
     with pytest.raises(ValueError, match="multiples of 8, got 65x64"):
         net(image, trimap2, maps)
@@ -175,7 +178,7 @@ def test_fba_rejects_sizes_not_multiple_of_8_and_wrong_channels():
 
 
 def test_config_round_trip_and_build_model():
-    cfg = FBAConfig.tiny()
+    cfg = TINY_FBA
     d = json.loads(json.dumps(cfg.to_dict()))
     assert FBAConfig.from_dict(d) == cfg
     a, b = build_model(d), build_model(d)
@@ -284,7 +287,7 @@ def test_load_pretrained_accepts_timm_and_wrapped_files(tmp_path, style):
 
 
 def test_load_pretrained_errors(tmp_path):
-    net = FBANet(FBAConfig.tiny())
+    net = FBANet(TINY_FBA)
     with pytest.raises(ValueError, match="no such file|No such file"):
         net.load_pretrained(tmp_path / "missing.pth")
     full = tmp_path / "resnet50_layer4.pth"        # right names, wrong widths for the tiny net

@@ -41,6 +41,12 @@ class EvaluationRun:
     scheduler: Scheduler = None
     progress: Progress = True
 
+    def execution(self):
+        """Workers, scheduler and progress as the one object the fan-out takes."""
+        from datagen.runner import Execution
+
+        return Execution(self.workers, self.scheduler, self.progress)
+
 
 def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: EvaluationRun, config) -> None:
     """What every `evaluate` command does with its protocol's settings ``config``: the fan-out,
@@ -54,8 +60,7 @@ def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: Eva
     record = PROTOCOLS[protocol]
     try:
         run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, ids=shared.ids,
-                                 limit=shared.limit, workers=shared.workers, scheduler=shared.scheduler,
-                                 progress=shared.progress)
+                                 limit=shared.limit, execution=shared.execution())
     except (DatasetError, ModelError) as exc:
         fail(str(exc))
     records = run.records
@@ -171,17 +176,19 @@ class FitRun:
     device: FitDevice = "auto"
     progress: Progress = True
 
-    def keywords(self) -> dict:
-        """The keywords every network's fit function takes from them."""
-        return {"max_steps": self.max_steps, "resume": self.resume, "amp": self.amp, "progress": self.progress,
-                "report": typer.echo}
+    def options(self):
+        """The FitOptions every network's fit function takes (messages to the terminal)."""
+        from training.loops.engine import FitOptions
+
+        return FitOptions(max_steps=self.max_steps, resume=self.resume, amp=self.amp, progress=self.progress,
+                          report=typer.echo)
 
 
 def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
     """What every `fit` command does around its network's fit function (from the network table,
     :mod:`training.networks`): the config with the --set overrides, the world (one process or
     torchrun's), one-line errors, the process group closed, a summary line.
-    `train(fit, config, world, **keywords)` gets the fit function and FitRun's keywords."""
+    `train(fit, config, world, options)` gets the fit function and FitRun's FitOptions."""
     from datagen.shards import DatasetError
     from training.distributed import close_world, init_world
     from training.networks import NETWORKS
@@ -193,7 +200,7 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
     except ValueError as exc:
         fail(str(exc))
     try:
-        result = train(parts.fit, run_config, world, **run.keywords())
+        result = train(parts.fit, run_config, world, run.options())
     except (ValueError, DatasetError) as exc:
         fail(str(exc))
     finally:
@@ -217,8 +224,8 @@ def fit_fba_command(
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
     source = _matting_source(objects, backgrounds, matting)
-    _fit("fba", shared, config, lambda fit, cfg, world, **keywords: fit(
-        cfg, out, world, **source, pretrained=pretrained and str(pretrained), **keywords))
+    _fit("fba", shared, config, lambda fit, cfg, world, options: fit(
+        cfg, out, world, **source, pretrained=pretrained and str(pretrained), options=options))
 
 
 @command_with_shared(fit_app, "imatting")
@@ -236,8 +243,8 @@ def fit_imatting_command(
     """Train interactive matting (thesis Ch. 5.2), the three-task ping-pong: `training fit imatting --config tiny
     --objects BANK --backgrounds BG --data SEG_SHARDS --init FBA_CKPT --out RUN`."""
     source = _matting_source(objects, backgrounds, matting)
-    _fit("imatting", shared, config, lambda fit, cfg, world, **keywords: fit(
-        cfg, out, world, seg=str(data), **source, init=init and str(init), **keywords))
+    _fit("imatting", shared, config, lambda fit, cfg, world, options: fit(
+        cfg, out, world, seg=str(data), **source, init=init and str(init), options=options))
 
 
 @command_with_shared(fit_app, "iseg")
@@ -255,9 +262,9 @@ def fit_iseg_command(
 ) -> None:
     """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
-    _fit("iseg", shared, config, lambda fit, cfg, world, **keywords: fit(
+    _fit("iseg", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, data=str(data), stage=stage, init=init and str(init),
-        pretrained=pretrained and str(pretrained), **keywords))
+        pretrained=pretrained and str(pretrained), options=options))
 
 
 @app.command("predict")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import tomllib
 import types
 import typing
@@ -106,6 +107,28 @@ def config_to_dict(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {table: table_to_dict(obj) for table, obj in config.items()}
 
 
+def config_toml(tables: dict[str, dict[str, Any]], header: str = "") -> str:
+    """Tables of :func:`config_to_dict` as TOML text that :func:`load_config` reads back to the
+    same config (``header``: comment lines on top). Plain values only: booleans, numbers,
+    strings and lists of them, which is all a config holds."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for table, values in tables.items():
+        lines += ["", f"[{table}]"] + [f"{key} = {_toml_value(value)}" for key, value in values.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"a config value must be a boolean, number, string or list, got {type(value).__name__}")
+
+
 class TableConfig:
     """Mixin of the config dataclasses a checkpoint stores on their own (a model's constructor
     config): ``to_dict`` for the file, ``from_dict`` back with the same key and type checks as a
@@ -119,11 +142,6 @@ class TableConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any], origin: str = "of the checkpoint"):
         return _build(cls, values, cls.TABLE, origin)
-
-
-def config_from_dict(tables: dict[str, dict[str, Any]], schema: dict[str, type], origin: str) -> dict[str, Any]:
-    """Inverse of :func:`config_to_dict`, with the same key and type checks as a file."""
-    return {table: _build(cls, tables.get(table, {}), table, origin) for table, cls in schema.items()}
 
 
 def _suggest(word: str, valid) -> str:

@@ -47,7 +47,7 @@ def bench_metrics() -> None:
 
 
 def bench_noc(benchmark: str, workers: int = 2, limit: int | None = None) -> None:
-    from datagen.runner import shared_cluster
+    from datagen.runner import Execution, shared_cluster
     from training.evaluation.aggregate import aggregate_iseg
     from training.evaluation.fanout import evaluate_benchmark
     from training.evaluation.sample_loops import IsegConfig
@@ -56,8 +56,8 @@ def bench_noc(benchmark: str, workers: int = 2, limit: int | None = None) -> Non
     t0 = time.perf_counter()
     with shared_cluster(workers, None) as address:
         startup = time.perf_counter() - t0
-        run = evaluate_benchmark("iseg", benchmark, "baseline:random_walker", config=config, scheduler=address,
-                                 limit=limit, progress=False)
+        run = evaluate_benchmark("iseg", benchmark, "baseline:random_walker", config=config, limit=limit,
+                                 execution=Execution(scheduler=address, progress=False))
         elapsed = time.perf_counter() - t0 - startup
     records = run.records
     agg = aggregate_iseg(records, config)

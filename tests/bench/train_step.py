@@ -32,6 +32,9 @@ from training.loops.engine import AMP_DTYPES
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 from training.models.gnws import WSConv2d
+from training.loops.iseg import load_iseg_config
+
+TINY_ISEG = load_iseg_config("tiny")["model"]
 
 
 class PlainWSConv2d(nn.Conv2d):
@@ -232,10 +235,10 @@ def scratch_run(network: str, net: torch.nn.Module, device: torch.device, amp: s
 
     from training.config import TrainConfig
     from training.distributed import World
-    from training.loops.engine import prepare_run
+    from training.loops.engine import FitOptions, Trainee, prepare_run
 
-    return prepare_run(network, net, {}, {}, TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
-                       World(0, 1, 0, device), per_epoch=1, amp=amp, progress=False)
+    return prepare_run(Trainee(network, net, {}, {}), TrainConfig(lr=1e-5, num_workers=0), tempfile.mkdtemp(),
+                       World(0, 1, 0, device), per_epoch=1, options=FitOptions(amp=amp, progress=False))
 
 
 def time_slots(slot, robot: TimedRobot, args: argparse.Namespace) -> tuple[float, float]:
@@ -318,7 +321,7 @@ def bench_iseg(args: argparse.Namespace) -> None:
     print(f"\niseg click-steps, {size}x{size}, batch 1, {conditions(args)} images ({clicks} click-steps each)")
     print(f"{'network':<9}{'precision':<11}{'s/click-step':>13}{'steps/s':>9}{'robot':>8}")
     with TimedRobot(iseg, "next_click_largest_region") as robot_time:
-        for name, cfg in (("thesis", IsegNetConfig()), ("tiny", IsegNetConfig.tiny())):
+        for name, cfg in (("thesis", IsegNetConfig()), ("tiny", TINY_ISEG)):
             net = IsegNet(cfg).to(device).train()
             for label, amp in precisions(args):
                 run = scratch_run("iseg", net, device, amp)

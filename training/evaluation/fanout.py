@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from datagen.runner import Execution
 from datagen.shards import Dataset, DatasetError, open_dataset
 from training.evaluation.models import load_model
 from training.evaluation.protocols import protocol as protocol_record
@@ -86,7 +87,7 @@ def select_samples(ids: list[str], pattern: str | None, limit: int | None) -> li
 
 def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config: Any = None,
                        max_clicks: int = 20, ids: str | None = None, limit: int | None = None,
-                       workers: int = 1, scheduler: str | None = None, progress: bool = True) -> BenchmarkRun:
+                       execution: Execution = Execution()) -> BenchmarkRun:
     """Run ``protocol`` ("iseg" | "matting" | "imatting") with the model named by ``model_spec``
     (a ``--model`` string) on the samples of ``benchmark`` in dataset order.
 
@@ -112,8 +113,9 @@ def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config
                            + (f", none with an id matching {ids!r})" if ids else ")"))
     run = _Run(uuid.uuid4().hex, protocol, str(benchmark), model_spec, settings)
     try:
-        results = map_tasks(functools.partial(_evaluate_one, run), indices, workers=workers, scheduler=scheduler,
-                            progress=progress, desc=f"evaluate {protocol}", unit="sample")
+        results = map_tasks(functools.partial(_evaluate_one, run), indices, workers=execution.workers,
+                            scheduler=execution.scheduler, progress=execution.progress, desc=f"evaluate {protocol}",
+                            unit="sample")
     finally:
         with _lock:               # an in-process run's model must not outlive it
             _release()

@@ -13,6 +13,7 @@ schedule of three tasks, drives a :class:`Run` itself.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -25,14 +26,16 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from datagen.files import write_atomic
 from training.checkpoint import load_checkpoint, model_payload, rng_state, save_checkpoint, set_rng_state
-from training.config import TrainConfig
+from training.config import TrainConfig, config_toml
 from training.distributed import World, barrier, wrap_model
 from training.loops.metrics import MetricsLog
 from training.loops.optim import make_optimizer, make_scheduler
 from training.loops.sampler import loader_context, rank_batches, steps_per_epoch
 
 LAST = "last.pt"
+CONFIG_FILE = "config.toml"
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 RESUME_FREE_KEYS = ("num_workers", "log_steps", "checkpoint_steps", "epoch_checkpoints")
 """``[train]`` keys a resumed run may change: they do not alter what is computed."""
@@ -41,25 +44,68 @@ LossFn = Callable[[nn.Module, dict], tuple[Tensor, dict[str, float]]]
 StepFn = Callable[["Run", dict], dict[str, float]]
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How a run executes, apart from what it computes (the config): ``max_steps`` stops early
+    while the schedule still follows the full run, ``resume`` continues from ``out/last.pt``,
+    ``amp`` (none, bf16 or fp16) picks mixed precision, ``progress`` shows the bar and ``report``
+    receives the one-line messages (weights loaded, initialised from ...)."""
+
+    max_steps: int | None = None
+    resume: bool = False
+    amp: str = "none"
+    progress: bool = True
+    report: Callable[[str], None] = print
+
+
+@dataclass(frozen=True)
+class Trainee:
+    """What a run trains and stores: the network's name (the checkpoint's ``network``), the
+    model, its constructor config as a dict and the run config as tables (both stored in
+    checkpoints; the tables also as ``config.toml``)."""
+
+    network: str
+    model: nn.Module
+    model_config: dict[str, Any]
+    config: dict[str, dict[str, Any]]
+
+
 @dataclass
 class Task:
-    """What one network contributes to a run.
+    """What one network contributes to a batch-by-batch run.
 
     ``dataset`` has ``len()``, ``set_epoch(epoch)`` and ``[i] -> dict of tensors``; ``paired``
     says whether odd indices hold the 2x-scaled version of the preceding even one; ``step``
     trains on one batch (on the device) through the run's :meth:`Run.update` as often as the
     network needs (once: :func:`one_update`; once per click: interactive segmentation) and
-    returns the step's loss (``total``) and named parts as floats; ``config`` is the run config
-    as tables (stored in checkpoints).
+    returns the step's loss (``total``) and named parts as floats.
     """
 
-    network: str
-    model: nn.Module
-    model_config: dict[str, Any]
+    trainee: Trainee
     dataset: Any
     paired: bool
     step: StepFn
-    config: dict[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a run is: steps per epoch, the schedule's total, where it stops and the step reached."""
+
+    per_epoch: int
+    total: int
+    stop: int
+    step: int
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    """The optimiser, its lr schedule, the fp16 gradient scaler (or None) and the autocast dtype
+    (None without ``--amp``)."""
+
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    dtype: Any
 
 
 def one_update(loss: LossFn) -> StepFn:
@@ -93,18 +139,19 @@ class Run:
     through (DDP in a multi-process world).
     """
 
-    def __init__(self, network: str, model: nn.Module, model_config: dict[str, Any], config: dict[str, dict[str, Any]],
-                 train: TrainConfig, out: Path, world: World, per_epoch: int, total: int, stop: int, step: int,
-                 optimizer, scheduler, scaler, dtype, progress: bool) -> None:
-        self.network, self.model, self.model_config, self.config = network, model, model_config, config
+    def __init__(self, trainee: Trainee, train: TrainConfig, out: Path, world: World, position: Position,
+                 optimisation: Optimisation, progress: bool) -> None:
+        self.network, self.model = trainee.network, trainee.model
+        self.model_config, self.config = trainee.model_config, trainee.config
         self.train, self.out, self.world = train, out, world
-        self.per_epoch, self.total, self.stop, self.step = per_epoch, total, stop, step
-        self.optimizer, self.scheduler, self.scaler, self.dtype = optimizer, scheduler, scaler, dtype
-        self.wrapped = wrap_model(model, world)
-        self.log = MetricsLog(out, resume_step=step) if world.is_main else None
-        self.bar = tqdm(total=total, initial=step, unit="step", disable=not (progress and world.is_main),
-                        dynamic_ncols=True, desc=f"fit {network}")
-        self._tick, self._tick_step = time.perf_counter(), step
+        self.per_epoch, self.total, self.stop, self.step = position.per_epoch, position.total, position.stop, position.step
+        self.optimizer, self.scheduler = optimisation.optimizer, optimisation.scheduler
+        self.scaler, self.dtype = optimisation.scaler, optimisation.dtype
+        self.wrapped = wrap_model(self.model, world)
+        self.log = MetricsLog(out, resume_step=self.step) if world.is_main else None
+        self.bar = tqdm(total=self.total, initial=self.step, unit="step", disable=not (progress and world.is_main),
+                        dynamic_ncols=True, desc=f"fit {self.network}")
+        self._tick, self._tick_step = time.perf_counter(), self.step
         self.wrapped.train()
 
     @property
@@ -203,40 +250,44 @@ def initial_model(make: Callable[[], nn.Module], seed: int, world: World, report
     return model
 
 
-def prepare_run(network: str, model: nn.Module, model_config: dict[str, Any], config: dict[str, dict[str, Any]],
-                train: TrainConfig, out: str | Path, world: World, *, per_epoch: int, max_steps: int | None = None,
-                resume: bool = False, amp: str = "none", progress: bool = True) -> Run:
+def prepare_run(trainee: Trainee, train: TrainConfig, out: str | Path, world: World, *, per_epoch: int,
+                options: FitOptions = FitOptions()) -> Run:
     """Set a run up: the model on the device, RAdam and the step schedule over ``train.epochs x
-    per_epoch`` steps, the fp16 scaler, and with ``resume`` everything restored from
-    ``out/last.pt`` (whose run config must equal ``config``). ``max_steps`` stops early while the
-    schedule still follows the full run, so a stopped run resumed ends exactly where an
-    uninterrupted one does; ``amp``: none, bf16 or fp16."""
+    per_epoch`` steps, the fp16 scaler, and with ``options.resume`` everything restored from
+    ``out/last.pt`` (whose run config must equal the trainee's). ``options.max_steps`` stops early
+    while the schedule still follows the full run, so a stopped run resumed ends exactly where an
+    uninterrupted one does. The run config is written to ``out/config.toml`` for people to read
+    (the checkpoint stays what a resume and a predictor trust)."""
     out = Path(out)
     total = train.epochs * per_epoch
-    dtype = _amp_dtype(amp, world.device)
-    model = model.to(world.device)
+    dtype = _amp_dtype(options.amp, world.device)
+    model = trainee.model.to(world.device)
     optimizer = make_optimizer(model, train)
     scheduler = make_scheduler(optimizer, train, per_epoch)
     scaler = torch.amp.GradScaler(world.device.type) if dtype == torch.float16 else None
     step = 0
-    if resume:
-        step = _restore(out / LAST, network, config, train, model, optimizer, scheduler, scaler, world.device)
-    stop = total if max_steps is None else min(total, max_steps)
-    return Run(network, model, model_config, config, train, out, world, per_epoch, total, stop, step,
-               optimizer, scheduler, scaler, dtype, progress)
+    if options.resume:
+        step = _restore(out / LAST, trainee.network, trainee.config, train, model, optimizer, scheduler, scaler,
+                        world.device)
+    if world.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        header = (f"The run config of this {trainee.network} run, as resolved (shipped config, file and --set).\n"
+                  "For reading: last.pt holds the same tables and is what --resume and predictors use.")
+        write_atomic(out / CONFIG_FILE, config_toml(trainee.config, header).encode())
+    stop = total if options.max_steps is None else min(total, options.max_steps)
+    return Run(dataclasses.replace(trainee, model=model), train, out, world, Position(per_epoch, total, stop, step),
+               Optimisation(optimizer, scheduler, scaler, dtype), options.progress)
 
 
-def fit(task: Task, train: TrainConfig, out: str | Path, world: World, *, max_steps: int | None = None,
-        resume: bool = False, amp: str = "none", progress: bool = True) -> FitResult:
-    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``), one progress
-    step per batch; see :func:`prepare_run` for ``max_steps``, ``resume`` and ``amp``."""
+def fit(task: Task, train: TrainConfig, out: str | Path, world: World, options: FitOptions = FitOptions()) -> FitResult:
+    """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``, ``config.toml``),
+    one progress step per batch; see :func:`prepare_run` for the options."""
     n = len(task.dataset)
     per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, task.paired)
     if per_epoch == 0:
         need = train.batch_size * world.world_size * (2 if task.paired else 1)
         raise ValueError(f"the training data has {n} samples per epoch, fewer than one step needs ({need})")
-    run = prepare_run(task.network, task.model, task.model_config, task.config, train, out, world,
-                      per_epoch=per_epoch, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    run = prepare_run(task.trainee, train, out, world, per_epoch=per_epoch, options=options)
     while run.running:
         task.dataset.set_epoch(run.epoch)
         batches = rank_batches(n, seed=train.seed, epoch=run.epoch, batch_size=train.batch_size,

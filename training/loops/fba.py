@@ -7,14 +7,14 @@ The config has three tables: ``[model]`` (:class:`training.models.FBAConfig`), `
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from torch import Tensor, nn
 
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig
 from training.distributed import World
-from training.loops.engine import FitResult, Task, fit, initial_model, one_update
+from training.loops.engine import FitOptions, FitResult, Task, Trainee, fit, initial_model, one_update
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 
@@ -47,9 +47,8 @@ def fba_batch_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict[str, flo
 
 
 def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: str | None = None,
-            backgrounds: str | None = None, matting: str | None = None, max_steps: int | None = None,
-            resume: bool = False, pretrained: str | None = None, amp: str = "none", progress: bool = True,
-            report: Callable[[str], None] = print) -> FitResult:
+            backgrounds: str | None = None, matting: str | None = None, pretrained: str | None = None,
+            options: FitOptions = FitOptions()) -> FitResult:
     """Train FBA from an ``objects`` + ``backgrounds`` bank pair (online compositing) or ``matting``
     shards; ``pretrained``: local ImageNet ResNet-50 weights for the encoder (ignored on resume,
     where the checkpoint already holds every weight)."""
@@ -57,7 +56,8 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
     model_cfg: FBAConfig = config["model"]
     data_cfg: MattingDataConfig = config["data"]
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
-    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
-    task = Task(network=NETWORK, model=model, model_config=model_cfg.to_dict(), dataset=data,
-                paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss), config=config_to_dict(config))
-    return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
+                          resume=options.resume)
+    task = Task(Trainee(NETWORK, model, model_cfg.to_dict(), config_to_dict(config)), dataset=data,
+                paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss))
+    return fit(task, train, out, world, options)

@@ -44,7 +44,7 @@ from training.clicks.paint import click_trimap
 from training.clicks.robots import next_click_matting
 from training.data.clicks import user_input
 from training.distributed import World
-from training.loops.engine import FitResult, Run, initial_model, prepare_run
+from training.loops.engine import FitOptions, FitResult, Run, Trainee, initial_model, prepare_run
 from training.loops.fba import fba_batch_loss
 from training.losses import soft_iou_click_loss
 from training.models import FBAConfig, FBANet
@@ -233,12 +233,11 @@ def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas,
 
 # --------------------------------------------------------------------------- the run
 def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainConfig, sigmas, out: str | Path,
-                 world: World, *, max_steps: int | None = None, resume: bool = False, amp: str = "none",
-                 progress: bool = True) -> FitResult:
+                 world: World, options: FitOptions = FitOptions()) -> FitResult:
     """Train ``imatting`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
     plan = make_plan(schedule, train.batch_size, world.world_size)
-    run = prepare_run(NETWORK, imatting.model, imatting.model_config, imatting.config, train, out, world,
-                      per_epoch=plan.per_epoch, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    run = prepare_run(Trainee(NETWORK, imatting.model, imatting.model_config, imatting.config), train, out, world,
+                      per_epoch=plan.per_epoch, options=options)
     datasets = {"seg": imatting.seg, "imatting": imatting.matting, "trimap": imatting.matting}
     per_slot = train.batch_size * world.world_size
     while run.running:
@@ -260,8 +259,7 @@ def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainCo
 
 def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: str, objects: str | None = None,
                  backgrounds: str | None = None, matting: str | None = None, init: str | None = None,
-                 max_steps: int | None = None, resume: bool = False, amp: str = "none", progress: bool = True,
-                 report: Callable[[str], None] = print) -> FitResult:
+                 options: FitOptions = FitOptions()) -> FitResult:
     """Train interactive matting from an FBA checkpoint ``init`` (ignored on resume: the run's
     checkpoint holds every weight); ``seg``: Task 1's segmentation shards; Tasks 2-3 read an
     ``objects`` + ``backgrounds`` bank pair (online compositing) or ``matting`` shards."""
@@ -270,11 +268,10 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
     data_cfg: MattingDataConfig = config["data"]
     matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     seg_data = SegData(config["seg"], seg, seed=train.seed)
-    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, report)
-    if init and not resume:
+    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report)
+    if init and not options.resume:
         loaded = init_from_fba(model, init)
         if world.is_main:
-            report(str(loaded))
+            options.report(str(loaded))
     run = ImattingRun(model, model_cfg.to_dict(), seg_data, matting_data, config_to_dict(config))
-    return fit_schedule(run, config["schedule"], train, data_cfg.distance_sigmas, out, world, max_steps=max_steps,
-                        resume=resume, amp=amp, progress=progress)
+    return fit_schedule(run, config["schedule"], train, data_cfg.distance_sigmas, out, world, options)

@@ -43,7 +43,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +58,7 @@ from training.distributed import World
 from training.clicks import MASK_THRESHOLD, NO_ERROR, Click
 from training.clicks.paint import click_masks
 from training.clicks.robots import next_click_largest_region
-from training.loops.engine import FitResult, Run, Task, fit, initial_model
+from training.loops.engine import FitOptions, FitResult, Run, Task, Trainee, fit, initial_model
 from training.losses import soft_iou_click_loss
 from training.models.iseg import CLICK_SIGMAS, IsegNet, IsegNetConfig, click_maps, force_clicks
 
@@ -201,9 +201,8 @@ class IsegRun:
     sigmas: tuple[float, ...] = CLICK_SIGMAS
 
 
-def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str | Path, world: World, *,
-               max_steps: int | None = None, resume: bool = False, amp: str = "none",
-               progress: bool = True) -> FitResult:
+def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str | Path, world: World,
+               options: FitOptions = FitOptions()) -> FitResult:
     """Train ``iseg`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
 
     def step(run: Run, batch: dict) -> dict[str, float]:
@@ -211,9 +210,9 @@ def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str
             return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch)}
         return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas)}
 
-    task = Task(network=NETWORK, model=iseg.model, model_config=iseg.model_config, dataset=iseg.data, paired=False,
-                step=step, config=iseg.config)
-    return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
+    task = Task(Trainee(NETWORK, iseg.model, iseg.model_config, iseg.config), dataset=iseg.data, paired=False,
+                step=step)
+    return fit(task, train, out, world, options)
 
 
 def init_from_iseg(model: IsegNet, path: str | Path) -> int:
@@ -230,27 +229,25 @@ def init_from_iseg(model: IsegNet, path: str | Path) -> int:
 
 
 def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str, stage: str = "pretrain",
-             init: str | None = None, pretrained: str | None = None, max_steps: int | None = None,
-             resume: bool = False, amp: str = "none", progress: bool = True,
-             report: Callable[[str], None] = print) -> FitResult:
+             init: str | None = None, pretrained: str | None = None, options: FitOptions = FitOptions()) -> FitResult:
     """Train the interactive segmentation network on ``data`` (seg shards, or a benchmark with
     masks) for ``stage``. ``pretrained``: local ImageNet ResNet-50 weights for the image stream;
     ``init``: an iseg checkpoint to start from (``finetune`` needs one); both are ignored on
     resume, where the run's checkpoint holds every weight."""
     train = stage_train(config, stage)
-    if not resume:
+    if not options.resume:
         if pretrained and init:
             raise ValueError("give --pretrained (ImageNet weights) or --init (an iseg checkpoint), not both")
         if stage == "finetune" and not init:
             raise ValueError("--stage finetune starts from the pre-trained network: give --init PRETRAIN_RUN/last.pt")
     model_cfg: IsegNetConfig = config["model"]
     dataset = SegData(config["data"], data, seed=train.seed)
-    model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
-    if init and not resume:
+    model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
+                          resume=options.resume)
+    if init and not options.resume:
         step = init_from_iseg(model, init)
         if world.is_main:
-            report(f"initialised from {init} (its step {step})")
+            options.report(f"initialised from {init} (its step {step})")
     tables = config_to_dict({**config, "train": train})
     run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas)
-    return fit_clicks(run, config["clicks"], train, out, world, max_steps=max_steps, resume=resume, amp=amp,
-                      progress=progress)
+    return fit_clicks(run, config["clicks"], train, out, world, options)

@@ -64,11 +64,6 @@ class FBAConfig(EncoderDecoderConfig):
         super().__post_init__()
         check_positive_ints(self, {}, ("in_channels",))
 
-    @classmethod
-    def tiny(cls) -> "FBAConfig":
-        """A CPU-sized variant (about 0.3 M parameters) with the same structure, for tests and smoke runs."""
-        return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, decoder_channels=(32, 32, 32, 16, 16, 8))
-
 
 def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0

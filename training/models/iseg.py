@@ -67,13 +67,6 @@ class IsegNetConfig(EncoderDecoderConfig):
         if len(self.click_sigmas) != 3 or min(self.click_sigmas) <= 0:
             raise ValueError(f"model config click_sigmas must be three positive fractions, got {self.click_sigmas!r}")
 
-    @classmethod
-    def tiny(cls) -> "IsegNetConfig":
-        """A CPU-sized variant with the same structure, for tests and smoke runs (the ``[model]`` of
-        the shipped ``tiny`` config; its small images want a finer guided-filter eps)."""
-        return cls(width=8, blocks=(1, 1, 1, 1), ppm_channels=16, interaction_channels=(8, 16, 16, 16, 16, 16),
-                   decoder_channels=(32, 32, 32, 16, 16, 8), guided_eps=1e-3)
-
 
 def click_maps(masks: np.ndarray, sigmas: tuple[float, ...] = CLICK_SIGMAS) -> np.ndarray:
     """6xHxW float32 Gaussian click maps of 2xHxW click masks (positive maps first), with the
