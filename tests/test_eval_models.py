@@ -10,8 +10,8 @@ import pytest
 
 from training.evaluation.baselines import BASELINES, GrabCutSeg, make_baseline
 from training.evaluation.contracts import ImattingModel, IsegModel, MattingModel
-from training.evaluation.protocols import PROTOCOLS, implements
 from training.evaluation.models import ModelError, load_model
+from training.evaluation.protocols import PROTOCOLS, implements
 
 BASELINE_PROTOCOL = {"grabcut": "iseg", "random_walker": "iseg", "closed_form": "matting", "knn": "matting",
                      "scribble_cf": "imatting"}

@@ -9,9 +9,9 @@ import tomllib
 
 import pytest
 import torch
+from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
 from typer.testing import CliRunner
 
-from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
 from training.checkpoint import CheckpointError, load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.config import TrainConfig, config_to_dict

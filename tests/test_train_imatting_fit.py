@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 import torch
+from ddp_check import ddp_weight_gaps
+from fba_training_data import demo_seg, held_out_benchmark
 from typer.testing import CliRunner
 
 from datagen.imageio import read_alpha, write_png
 from datagen.shards import open_dataset
-from ddp_check import ddp_weight_gaps
-from fba_training_data import demo_seg, held_out_benchmark
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.config import config_to_dict

@@ -12,9 +12,9 @@ import torch
 from training.checkpoint import CheckpointError, model_payload, save_checkpoint
 from training.clicks.paint import click_trimap, scribble_trimap
 from training.data.clicks import user_input
-from training.models import FBAConfig, FBANet
-from training.models.imatting import init_from_fba, input_channel_names
 from training.loops.fba import load_fba_config
+from training.models import FBANet
+from training.models.imatting import init_from_fba, input_channel_names
 
 TINY_FBA = load_fba_config("tiny")["model"]
 

@@ -8,14 +8,14 @@ import csv
 
 import pytest
 import torch
-from typer.testing import CliRunner
-
 from ddp_check import ddp_weight_gaps
 from fba_training_data import demo_seg
+from typer.testing import CliRunner
+
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
-from training.models.iseg import IsegNet, IsegNetConfig
 from training.loops.iseg import load_iseg_config
+from training.models.iseg import IsegNet, IsegNetConfig
 
 TINY_ISEG = load_iseg_config("tiny")["model"]
 

@@ -4,14 +4,13 @@ demo samples in mIoU after 5 protocol-L robot clicks, and its mIoU rises with cl
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
+from fba_training_data import demo_seg
 from typer.testing import CliRunner
 
 from datagen.shards import open_dataset
-from fba_training_data import demo_seg
 from training.cli import app
 from training.evaluation.baselines import make_baseline
 from training.evaluation.metrics import gt_from_benchmark

@@ -18,13 +18,12 @@ from torch.utils.data import DataLoader
 import training.loops.iseg as iseg
 from datagen.build import write_dataset
 from datagen.shards import DatasetError
+from training.clicks.robots import next_click_largest_region
 from training.config import ConfigError, TrainConfig
 from training.data import SegData, SegDataConfig
 from training.distributed import World
-from training.clicks.robots import next_click_largest_region
 from training.loops.engine import FitOptions
-from training.loops.iseg import (ClicksConfig, IsegRun, fit_clicks, load_iseg_config, robot_gt, sample_clicks,
-                                 stage_train)
+from training.loops.iseg import ClicksConfig, IsegRun, fit_clicks, load_iseg_config, robot_gt, sample_clicks, stage_train
 from training.loops.sampler import loader_context
 from training.models.iseg import force_clicks
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from training.models.guided_filter import box_sum, guided_filter
 from training.clicks.paint import click_masks
-from training.models.iseg import IsegNet, IsegNetConfig, force_clicks
 from training.loops.iseg import load_iseg_config
+from training.models.guided_filter import box_sum, guided_filter
+from training.models.iseg import IsegNet, IsegNetConfig, force_clicks
 
 TINY_ISEG = load_iseg_config("tiny")["model"]
 

@@ -10,21 +10,21 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from test_benchmarks_composition import build
 from torch import nn
 from typer.testing import CliRunner
 
 from datagen.imageio import read_alpha, read_image, write_png
-from test_benchmarks_composition import build
 from training.checkpoint import CheckpointError, model_payload, save_checkpoint
 from training.cli import app
+from training.clicks.paint import click_masks, scribble_clicks
 from training.demo.session import Session, load_demo_model
+from training.drawing import NEGATIVE_RGB, POSITIVE_RGB
 from training.evaluation.sample_loops import IsegConfig, run_iseg_sample
 from training.inference import load_predictor
-from training.clicks.paint import click_masks, scribble_clicks
 from training.inference.iseg import IsegPredictor
-from training.models.iseg import IsegNet, IsegNetConfig, click_maps
-from training.drawing import NEGATIVE_RGB, POSITIVE_RGB
 from training.loops.iseg import load_iseg_config
+from training.models.iseg import IsegNet, IsegNetConfig, click_maps
 
 TINY_ISEG = load_iseg_config("tiny")["model"]
 

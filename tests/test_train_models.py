@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from training.loops.fba import load_fba_config
 from training.models import FBAConfig, FBANet, build_model
 from training.models.gnws import WSConv2d, group_count, group_norm, standardise_weight
 from training.models.resnet_gnws import ResNetGNWS
-from training.loops.fba import load_fba_config
 
 TINY_FBA = load_fba_config("tiny")["model"]
 

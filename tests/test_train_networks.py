@@ -13,7 +13,6 @@ import torch
 from training.networks import INPUTS, NETWORKS
 
 
-
 def test_importing_the_table_loads_no_torch():
     code = "import sys, training.networks; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

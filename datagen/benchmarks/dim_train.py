@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from datagen.benchmarks import dim_recipe
 from datagen.compose.convert import to_uint8
 from datagen.imageio import check_same_size

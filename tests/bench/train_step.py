@@ -29,10 +29,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.loops.engine import AMP_DTYPES
+from training.loops.iseg import load_iseg_config
 from training.losses import fba_loss
 from training.models import FBAConfig, FBANet
 from training.models.gnws import WSConv2d
-from training.loops.iseg import load_iseg_config
 
 TINY_ISEG = load_iseg_config("tiny")["model"]
 

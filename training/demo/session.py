@@ -22,8 +22,8 @@ import numpy as np
 
 from datagen.compose.convert import to_uint8
 from datagen.imageio import ImageError, check_same_size, read_image
-from training.drawing import overlay
 from training.clicks import MASK_THRESHOLD
+from training.drawing import overlay
 from training.evaluation.models import load_model
 from training.evaluation.protocols import PROTOCOLS
 

@@ -4,6 +4,7 @@ Definitions follow ``shared/spec/metrics.md``; this package's public API is stab
 contracts are in ``contracts``, the per-sample loops in ``sample_loops``, benchmark runs in ``fanout``.
 """
 
+from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 from training.evaluation.metrics import (
     connectivity_error,
     foreground_errors,
@@ -16,7 +17,6 @@ from training.evaluation.metrics import (
     whole_image_errors,
 )
 from training.evaluation.noc import auc, corrective_accuracy, miou_per_click, noc, share_above
-from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 
 __all__ = [
     "auc",

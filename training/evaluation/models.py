@@ -15,7 +15,8 @@ import importlib
 from pathlib import Path
 
 from training.evaluation.baselines import make_baseline
-from training.evaluation.protocols import implements, protocol as protocol_record
+from training.evaluation.protocols import implements
+from training.evaluation.protocols import protocol as protocol_record
 
 
 class ModelError(ValueError):

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from datagen.compose.convert import alpha_to_uint8, quantize_alpha, to_probability
+from training.clicks import MASK_THRESHOLD, NO_ERROR, Click, clicks_json
+from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 from training.evaluation.contracts import ImattingModel, IsegModel, MattingModel
 from training.evaluation.metrics import (
     gt_from_benchmark,
@@ -25,8 +27,6 @@ from training.evaluation.metrics import (
     whole_image_errors,
 )
 from training.evaluation.noc import chosen_region, corrective_accuracy, noc_per_image
-from training.clicks import MASK_THRESHOLD, NO_ERROR, Click, clicks_json
-from training.clicks.robots import next_click_largest_region, next_click_matting, next_click_ritm
 
 ROBOTS = {"R": next_click_ritm, "L": next_click_largest_region}
 NOC_THRESHOLDS = (0.80, 0.85, 0.90)

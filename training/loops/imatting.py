@@ -37,11 +37,11 @@ import torch
 from torch import Tensor, nn
 
 from datagen.compose.convert import quantize_alpha
-from training.config import TrainConfig, config_to_dict, load_config
-from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
 from training.clicks import NO_ERROR, Click
 from training.clicks.paint import click_trimap
 from training.clicks.robots import next_click_matting
+from training.config import TrainConfig, config_to_dict, load_config
+from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
 from training.data.clicks import user_input
 from training.distributed import World
 from training.loops.engine import FitOptions, FitResult, Run, Trainee, initial_model, prepare_run

@@ -51,13 +51,13 @@ from scipy import ndimage
 from torch import Tensor, nn
 
 from training.checkpoint import CheckpointError, load_checkpoint
+from training.clicks import MASK_THRESHOLD, NO_ERROR, Click
+from training.clicks.paint import click_masks
+from training.clicks.robots import next_click_largest_region
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
 from training.distributed import World
-from training.clicks import MASK_THRESHOLD, NO_ERROR, Click
-from training.clicks.paint import click_masks
-from training.clicks.robots import next_click_largest_region
 from training.loops.engine import FitOptions, FitResult, Run, Task, Trainee, fit, initial_model
 from training.losses import soft_iou_click_loss
 from training.models.iseg import CLICK_SIGMAS, IsegNet, IsegNetConfig, click_maps, force_clicks

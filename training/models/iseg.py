@@ -37,10 +37,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from training.data.encodings import distance_maps
-from training.clicks import Click
-from training.clicks.paint import click_masks
-from training.models.fba import (IMAGENET_MEAN, IMAGENET_STD, OUTPUT_STRIDE, ConvLReLUGN, EncoderDecoderConfig,
-                                 PyramidPooling, check_positive_ints, up2)
+from training.models.fba import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    OUTPUT_STRIDE,
+    ConvLReLUGN,
+    EncoderDecoderConfig,
+    PyramidPooling,
+    check_positive_ints,
+    up2,
+)
 from training.models.guided_filter import DeepGuidedFilter
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
