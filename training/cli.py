@@ -137,7 +137,7 @@ fit_app = typer.Typer(help="Train a network on datagen shards (one process, or m
 app.add_typer(fit_app, name="fit")
 
 
-FitOut = Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints and metrics.csv.")]
+FitOut = Annotated[Path, typer.Option("--out", help="Run folder: last.pt, epoch-NNNN.pt checkpoints, metrics.csv and config.toml (the resolved config, for reading).")]
 FitConfig = Annotated[str, typer.Option(
     "--config", help="A shipped config by name (thesis: the paper's recipe; tiny: a CPU variant) or a TOML file.")]
 # not split at commas like other list options: a value may itself be a TOML list ([640, 480])
