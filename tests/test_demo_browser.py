@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import cv2
@@ -27,6 +23,8 @@ import pytest
 from training.evaluation.baselines import make_baseline
 from training.evaluation.metrics import iou
 from training.evaluation.robots import next_click_ritm
+
+from demo_server import demo_server as running_demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -40,45 +38,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     """`training demo --model baseline:grabcut` on a free local port; yields its URL, then stops it."""
-    tmp_path = tmp_path_factory.mktemp("demo-server")
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "training.cli", "demo", "--model", "baseline:grabcut",
-                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"demo server exited with {process.returncode}: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("demo server did not answer within 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with running_demo(tmp_path_factory.mktemp("demo-server"), "--model", "baseline:grabcut") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +92,17 @@ def _click_at(driver, y: int, x: int) -> None:
     dx = (x + 0.5) * scale - natural_w * scale / 2
     dy = (y + 0.5) * scale - natural_h * scale / 2
     ActionChains(driver).move_to_element_with_offset(image, round(dx), round(dy)).click().perform()
+
+
+def _choose_model(driver, spec: str) -> None:
+    """Pick `spec` in the page's model list (a filterable dropdown: type, then Enter)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, "#model-choice input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(spec, Keys.ENTER)
 
 
 def _wait_text(driver, element_id: str, text: str) -> None:
@@ -197,6 +172,7 @@ def test_two_clicks_in_the_browser_beat_one(shared_data, demo_server, browser):
 
 def test_bad_input_is_a_message_and_the_server_keeps_serving(shared_data, demo_server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     not_a_picture = tmp_path / "notes.png"
     not_a_picture.write_text("not a picture")
@@ -206,17 +182,14 @@ def test_bad_input_is_a_message_and_the_server_keeps_serving(shared_data, demo_s
     upload.send_keys(str(not_a_picture))
     _wait_text(browser, "status", "notes.png: not a picture")
 
-    spec = browser.find_element(By.CSS_SELECTOR, "textarea, input[type=text]")
-    spec.clear()
-    spec.send_keys("baseline:no_such_model")
-    browser.find_element(By.XPATH, "//button[contains(., 'Load model')]").click()
-    _wait_text(browser, "model-info", "Model not loaded")
-    assert "no_such_model" in browser.find_element(By.ID, "model-info").text
-
-    spec.clear()
-    spec.send_keys("baseline:grabcut")
-    browser.find_element(By.XPATH, "//button[contains(., 'Load model')]").click()
+    # the model list holds what the server offers; a matting model's page offers a trimap, not clicks
+    _choose_model(browser, "baseline:closed_form")
+    _wait_text(browser, "model-info", "(matting)")
+    WebDriverWait(browser, WAIT_S).until(lambda d: not d.find_elements(By.ID, "mode"), message="clicks still offered")
+    assert browser.find_elements(By.ID, "trimap")
+    _choose_model(browser, "baseline:grabcut")
     _wait_text(browser, "model-info", "(iseg)")
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.ID, "mode"), message="clicks not offered")
     browser.find_element(By.CSS_SELECTOR, "#upload button[aria-label='Clear'], #upload button").click()
     photo = shared_data / "grabcut" / "data_GT" / f"{IMAGE}.jpg"
     browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(photo))

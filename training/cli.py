@@ -113,15 +113,25 @@ def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clic
 @app.command("demo")
 def demo(
     model: Model,
+    allow: Annotated[Optional[list[Path]], typer.Option(
+        "--allow", help="Another checkpoint the page may load (repeatable). The page loads only --model, these "
+        "files and baseline:NAME: nothing a visitor types picks code to run.")] = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port of the web page.")] = 7860,
     host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps the page on this machine.")] = "127.0.0.1",
     max_pixels: Annotated[float, typer.Option("--max-megapixels", min=0.01, help="Larger uploads are scaled to this for the model; results are scaled back.")] = 1.0,
 ) -> None:
-    """A click-to-select web page (Gradio) for any model `evaluate` accepts: upload a picture, click, download mask / alpha / foreground / composite."""
-    from training.demo.app import serve
+    """A click-to-select web page (Gradio) for any model `evaluate` accepts: upload a picture, click, download mask / alpha / foreground / composite.
 
-    typer.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
-    serve(model, host=host, port=port, max_pixels=int(max_pixels * 1e6))
+    The model is loaded and the port checked before the page is served; uploads and downloads live in
+    a `training-demo-*` folder under the temporary directory, removed when the server stops."""
+    from training.demo.app import serve
+    from training.demo.session import DemoInputError
+
+    try:
+        serve(model, allow or (), host=host, port=port, max_pixels=int(max_pixels * 1e6),
+              announce=lambda url: typer.echo(f"serving on {url} (Ctrl-C stops)"))
+    except DemoInputError as error:
+        fail(str(error))
 
 
 # --------------------------------------------------------------------------- fit and predict
