@@ -288,11 +288,14 @@ def predict_command(
     tta_scales: Annotated[str, typer.Option("--tta-scales", help="Comma-separated scales for --tta.")] = "1,1.5",
     max_megapixels: Annotated[float, typer.Option(
         "--max-megapixels", min=0.001, help="Memory budget: larger images are predicted scaled down to it and the result scaled back.")] = 4.2,
+    max_input_megapixels: Annotated[float, typer.Option(
+        "--max-input-megapixels", min=0.0001, help="Largest image accepted, checked from the file's header before "
+        "decoding (decoding alone needs ~10 bytes a pixel).")] = 100.0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
 ) -> None:
     """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
     Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
-    from datagen.imageio import read_image
+    from datagen.imageio import check_pixel_count, read_image
     from training.inference import load_predictor
     from training.data.clicks import CLICK_RADIUS_PX
     from training.inference_imatting import read_user_input
@@ -301,6 +304,7 @@ def predict_command(
 
     try:
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
+        check_pixel_count(image, int(max_input_megapixels * 1e6), raise_with=", or raise --max-input-megapixels")
         picture = to_uint8(read_image(image))
         predictor = load_predictor(model, device=device, tta=tta, tta_scales=scales,
                                    max_pixels=int(max_megapixels * 1e6))
