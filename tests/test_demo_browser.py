@@ -76,21 +76,30 @@ def _deepest_point(gt: np.ndarray) -> tuple[int, int]:
 
 
 def _click_at(driver, y: int, x: int) -> None:
-    """Click the page's picture at natural pixel (y, x), whatever size the browser draws it at."""
+    """Click the page's picture at natural pixel (y, x), wherever and however large the browser
+    draws it: the picture's displayed box inside its element follows the element's CSS
+    `object-fit` (Gradio draws small pictures at natural size and scales large ones down)."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-
     from selenium.webdriver.support.ui import WebDriverWait
 
-    size = "const i = document.querySelector('#canvas img'); return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null;"
-    WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(lambda d: (d.execute_script(size) or [0])[0] > 0,
+    geometry = ("const i = document.querySelector('#canvas img');"
+                "if (!i || !i.complete || !i.naturalWidth) return null;"
+                "const s = getComputedStyle(i);"
+                "return [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight, s.objectFit, s.objectPosition];")
+    WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(lambda d: d.execute_script(geometry),
                                                             message="the picture never loaded")
-    natural_w, natural_h = driver.execute_script(size)
+    natural_w, natural_h, box_w, box_h, fit, position = driver.execute_script(geometry)
+    fits = {"contain": min(box_w / natural_w, box_h / natural_h),
+            "scale-down": min(1.0, box_w / natural_w, box_h / natural_h), "none": 1.0}
+    assert fit in fits or fit == "fill", f"object-fit {fit!r}"
+    assert position in ("50% 50%", "center center", "center"), f"object-position {position!r}"
+    scale_x = box_w / natural_w if fit == "fill" else fits[fit]
+    scale_y = box_h / natural_h if fit == "fill" else fits[fit]
+    # the drawn picture is centred in the element: offsets from the element's centre
+    dx = (x + 0.5) * scale_x - natural_w * scale_x / 2
+    dy = (y + 0.5) * scale_y - natural_h * scale_y / 2
     image = driver.find_element(By.CSS_SELECTOR, "#canvas img")
-    shown_w, shown_h = image.size["width"], image.size["height"]
-    scale = min(shown_w / natural_w, shown_h / natural_h)          # object-fit: contain
-    dx = (x + 0.5) * scale - natural_w * scale / 2
-    dy = (y + 0.5) * scale - natural_h * scale / 2
     ActionChains(driver).move_to_element_with_offset(image, round(dx), round(dy)).click().perform()
 
 
