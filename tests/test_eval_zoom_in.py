@@ -121,4 +121,4 @@ def test_resize_matches_torch_align_corners_and_clicks_map_like_ritm():
     assert to_crop_clicks([(4, 4, True), (3, 9, False)], (0, 4, 0, 4), (2, 2)) == [(1, 1, True)]  # 2 x 4/5 = 1.6 -> 2, kept in
     np.testing.assert_array_equal(paste_back(np.ones((2, 2)), (1, 2, 3, 3), (4, 5))[1:3, 3], [1, 1])
     with pytest.raises(ValueError, match="invalid zoom-in settings"):
-        ZoomInSettings(skip_clicks=-1)
+        ZoomInSettings(skip_clicks=0)

@@ -51,8 +51,11 @@ class ZoomInSettings:
     prob_thresh: float = 0.5          # the previous prediction's object: prob > this
 
     def __post_init__(self) -> None:
-        if self.target_size < 1 or self.skip_clicks < 0 or self.expansion_ratio <= 0 or self.min_crop_size < 0:
-            raise ValueError(f"invalid zoom-in settings {self}")
+        # skip_clicks 0 would make RITM re-predict the first click on a crop
+        # (check_possible_recalculation) and negative values select its fixed-crop mode: neither is built.
+        if self.target_size < 1 or self.skip_clicks < 1 or self.expansion_ratio <= 0 or self.min_crop_size < 0:
+            raise ValueError(f"invalid zoom-in settings {self} (target_size >= 1, skip_clicks >= 1, "
+                             "expansion_ratio > 0, min_crop_size >= 0)")
 
     def as_dict(self) -> dict:
         """What a report records under its settings."""
