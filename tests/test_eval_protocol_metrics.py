@@ -115,3 +115,14 @@ def test_seconds_per_click_is_pooled_over_clicks_like_simpleclick():
         seconds_per_click([1.0, 2.0], [3])
     with pytest.raises(ValueError, match="at least one click"):
         seconds_per_click([1.0], [0])
+
+
+def test_inner_boundary_equals_iterated_3x3_erosion_with_outside_as_background():
+    """The reference's d erosions by a 3x3 square on the zero-padded mask, done with scipy instead."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(2)
+    for d in (1, 2, 4):
+        mask = ndimage.binary_opening(rng.random((23, 31)) < 0.6)
+        eroded = ndimage.binary_erosion(mask, np.ones((3, 3), bool), iterations=d, border_value=0)
+        np.testing.assert_array_equal(inner_boundary(mask, d), mask & ~eroded)
