@@ -32,6 +32,17 @@ SUFFIXES = (".onnx", ".torchscript")
 ONNX_OPSET = 17
 
 
+def quiet_jit() -> None:
+    """Inside a `warnings.catch_warnings()`: silence what tracing and the TorchScript-based ONNX
+    exporter say about themselves. Both are deprecated in favour of torch.export, but they are
+    what keeps height and width dynamic here without extra packages (the torch.export exporter
+    specialises shapes in these networks and needs onnxscript), and the parity tests check
+    every file they write; the warnings would tell a user nothing they can act on."""
+    warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+    warnings.simplefilter("ignore", category=DeprecationWarning)
+    warnings.simplefilter("ignore", category=FutureWarning)
+
+
 class ExportError(ValueError):
     """A file that cannot be exported to or used as an exported network; one line naming it."""
 
@@ -79,7 +90,7 @@ def write_exported(net: nn.Module, example: dict[str, Tensor], outputs: list[Ten
     net = net.eval()
     try:
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            quiet_jit()
             if kind == "onnx":
                 _write_onnx(net, args, inputs, outputs, tmp, text)
             else:
@@ -119,7 +130,9 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
             text = next((p.value for p in model.metadata_props if p.key == METADATA_KEY), None)
         else:
             extra = {TORCHSCRIPT_EXTRA: ""}
-            torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+            with warnings.catch_warnings():
+                quiet_jit()
+                torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
             text = extra[TORCHSCRIPT_EXTRA] or None
     except Exception as exc:  # noqa: BLE001 - onnx and torch.jit raise many types for a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -8,6 +8,7 @@ post-processing stay the predictors' own.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from training.export.files import ExportError, export_format, read_metadata
+from training.export.files import ExportError, export_format, quiet_jit, read_metadata
 
 
 class ExportedNetwork:
@@ -74,7 +75,9 @@ class TorchScriptNetwork(ExportedNetwork):
 
     def __init__(self, path: str | Path, metadata: dict[str, Any], device: torch.device) -> None:
         super().__init__(path, metadata)
-        self.module = torch.jit.load(str(path), map_location=device).eval()
+        with warnings.catch_warnings():
+            quiet_jit()
+            self.module = torch.jit.load(str(path), map_location=device).eval()
         self.device = device
 
     def _run(self, tensors: tuple[Tensor, ...]) -> Tensor:
