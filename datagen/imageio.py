@@ -13,12 +13,14 @@ starts, which must not pay for image codecs.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from datagen.files import write_atomic
 
+_HEADER_LOCK = threading.Lock()   # header_size lifts Pillow's global pixel limit for one call
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -114,9 +116,43 @@ def read_colour_and_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarr
     return np.ascontiguousarray(array[:, :, 2::-1]), alpha
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a photo as HxWx3 RGB (uint8, or uint16 for 16-bit files); grey is replicated, alpha dropped."""
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
+    """Read a photo as HxWx3 RGB (uint8, or uint16 for 16-bit files); grey is replicated, alpha dropped.
+    With `max_pixels`, a file whose header declares more pixels is refused before decoding."""
+    if max_pixels is not None:
+        check_pixel_count(path, max_pixels)
     return read_colour_and_alpha(path)[0]
+
+
+def header_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) from the file's header alone, without decoding a pixel.
+
+    Why: a PNG of under 1 MB can declare 30000x30000 pixels, and decoding it takes gigabytes.
+    Pillow reads only the header here; its own "decompression bomb" refusal is lifted for this
+    call because the caller applies its own limit."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(path, "no such file" if not path.exists() else "is a directory, not an image")
+    with _HEADER_LOCK:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with Image.open(path) as header:
+                return header.size
+        except (UnidentifiedImageError, OSError):
+            raise ImageError(path, "not a readable image (corrupt or unsupported format)") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_pixel_count(path: str | os.PathLike, max_pixels: int, limit: str = "the limit", raise_with: str = "") -> None:
+    """ImageError when the header of `path` declares more than `max_pixels` pixels; `limit` says
+    whose limit it is, `raise_with` how to raise it (", or raise it with --max-input-megapixels")."""
+    width, height = header_size(path)
+    if width * height > max_pixels:
+        raise ImageError(path, f"{width}x{height} is {width * height / 1e6:.3g} MP, above {limit} of "
+                               f"{max_pixels / 1e6:g} MP; downscale it first{raise_with}")
 
 
 def read_rgba(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

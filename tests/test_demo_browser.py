@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 
 import cv2
@@ -27,6 +23,8 @@ import pytest
 from training.evaluation.baselines import make_baseline
 from training.evaluation.metrics import iou
 from training.evaluation.robots import next_click_ritm
+
+from demo_server import demo_server as running_demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -40,45 +38,11 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     """`training demo --model baseline:grabcut` on a free local port; yields its URL, then stops it."""
-    tmp_path = tmp_path_factory.mktemp("demo-server")
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "training.cli", "demo", "--model", "baseline:grabcut",
-                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"demo server exited with {process.returncode}: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("demo server did not answer within 120 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+    with running_demo(tmp_path_factory.mktemp("demo-server"), "--model", "baseline:grabcut") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
@@ -112,22 +76,42 @@ def _deepest_point(gt: np.ndarray) -> tuple[int, int]:
 
 
 def _click_at(driver, y: int, x: int) -> None:
-    """Click the page's picture at natural pixel (y, x), whatever size the browser draws it at."""
+    """Click the page's picture at natural pixel (y, x), wherever and however large the browser
+    draws it: the picture's displayed box inside its element follows the element's CSS
+    `object-fit` (Gradio draws small pictures at natural size and scales large ones down)."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-
     from selenium.webdriver.support.ui import WebDriverWait
 
-    size = "const i = document.querySelector('#canvas img'); return i && i.complete ? [i.naturalWidth, i.naturalHeight] : null;"
-    WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(lambda d: (d.execute_script(size) or [0])[0] > 0,
+    geometry = ("const i = document.querySelector('#canvas img');"
+                "if (!i || !i.complete || !i.naturalWidth) return null;"
+                "const s = getComputedStyle(i);"
+                "return [i.naturalWidth, i.naturalHeight, i.clientWidth, i.clientHeight, s.objectFit, s.objectPosition];")
+    WebDriverWait(driver, WAIT_S, poll_frequency=0.2).until(lambda d: d.execute_script(geometry),
                                                             message="the picture never loaded")
-    natural_w, natural_h = driver.execute_script(size)
+    natural_w, natural_h, box_w, box_h, fit, position = driver.execute_script(geometry)
+    fits = {"contain": min(box_w / natural_w, box_h / natural_h),
+            "scale-down": min(1.0, box_w / natural_w, box_h / natural_h), "none": 1.0}
+    assert fit in fits or fit == "fill", f"object-fit {fit!r}"
+    assert position in ("50% 50%", "center center", "center"), f"object-position {position!r}"
+    scale_x = box_w / natural_w if fit == "fill" else fits[fit]
+    scale_y = box_h / natural_h if fit == "fill" else fits[fit]
+    # the drawn picture is centred in the element: offsets from the element's centre
+    dx = (x + 0.5) * scale_x - natural_w * scale_x / 2
+    dy = (y + 0.5) * scale_y - natural_h * scale_y / 2
     image = driver.find_element(By.CSS_SELECTOR, "#canvas img")
-    shown_w, shown_h = image.size["width"], image.size["height"]
-    scale = min(shown_w / natural_w, shown_h / natural_h)          # object-fit: contain
-    dx = (x + 0.5) * scale - natural_w * scale / 2
-    dy = (y + 0.5) * scale - natural_h * scale / 2
     ActionChains(driver).move_to_element_with_offset(image, round(dx), round(dy)).click().perform()
+
+
+def _choose_model(driver, spec: str) -> None:
+    """Pick `spec` in the page's model list (a filterable dropdown: type, then Enter)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, "#model-choice input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(spec, Keys.ENTER)
 
 
 def _wait_text(driver, element_id: str, text: str) -> None:
@@ -197,6 +181,7 @@ def test_two_clicks_in_the_browser_beat_one(shared_data, demo_server, browser):
 
 def test_bad_input_is_a_message_and_the_server_keeps_serving(shared_data, demo_server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     not_a_picture = tmp_path / "notes.png"
     not_a_picture.write_text("not a picture")
@@ -206,17 +191,14 @@ def test_bad_input_is_a_message_and_the_server_keeps_serving(shared_data, demo_s
     upload.send_keys(str(not_a_picture))
     _wait_text(browser, "status", "notes.png: not a picture")
 
-    spec = browser.find_element(By.CSS_SELECTOR, "textarea, input[type=text]")
-    spec.clear()
-    spec.send_keys("baseline:no_such_model")
-    browser.find_element(By.XPATH, "//button[contains(., 'Load model')]").click()
-    _wait_text(browser, "model-info", "Model not loaded")
-    assert "no_such_model" in browser.find_element(By.ID, "model-info").text
-
-    spec.clear()
-    spec.send_keys("baseline:grabcut")
-    browser.find_element(By.XPATH, "//button[contains(., 'Load model')]").click()
+    # the model list holds what the server offers; a matting model's page offers a trimap, not clicks
+    _choose_model(browser, "baseline:closed_form")
+    _wait_text(browser, "model-info", "(matting)")
+    WebDriverWait(browser, WAIT_S).until(lambda d: not d.find_elements(By.ID, "mode"), message="clicks still offered")
+    assert browser.find_elements(By.ID, "trimap")
+    _choose_model(browser, "baseline:grabcut")
     _wait_text(browser, "model-info", "(iseg)")
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.ID, "mode"), message="clicks not offered")
     browser.find_element(By.CSS_SELECTOR, "#upload button[aria-label='Clear'], #upload button").click()
     photo = shared_data / "grabcut" / "data_GT" / f"{IMAGE}.jpg"
     browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(photo))

@@ -10,7 +10,8 @@ import pytest
 
 from datagen import importing
 
-BUILD = {"composition-1k", "icomp-100", "dim-train", "grabcut", "berkeley", "sbd", "coco", "coco-mval", "davis", "alphamatting"}
+BUILD = {"composition-1k", "icomp-100", "dim-train", "grabcut", "berkeley", "sbd", "coco", "coco-mval", "davis", "alphamatting",
+         "aim-500", "am-2k", "p3m-500-p", "p3m-500-np", "ppm-100", "distinctions-646"}
 IMPORT = {"objects", "backgrounds", "images"}
 
 
@@ -26,7 +27,7 @@ def test_every_importer_is_registered_once_with_the_contract_shape():
 
 
 def test_unknown_names_list_the_known_ones():
-    with pytest.raises(importing.ImporterError, match="unknown benchmark 'nope'; known: alphamatting, berkeley"):
+    with pytest.raises(importing.ImporterError, match="unknown benchmark 'nope'; known: aim-500, alphamatting, am-2k, berkeley"):
         importing.get_importer("build", "nope")
 
 

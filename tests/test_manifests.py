@@ -16,7 +16,7 @@ from datagen.datasets import manifests
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXPECTED = {"dim-test", "dim-train", "voc2012", "coco", "sbd", "grabcut", "berkeley", "davis", "coco-mval",
-            "alphamatting", "ethz-synthesizability"}
+            "alphamatting", "ethz-synthesizability", "aim-500", "am-2k", "p3m-10k", "ppm-100", "distinctions-646"}
 
 
 def test_every_manifest_is_valid_and_ships_no_name_lists():

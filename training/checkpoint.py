@@ -8,13 +8,21 @@ anything from the file: ``torch.load(weights_only=True)``):
 config as tables), ``optimizer``, ``scheduler``, ``scaler`` (fp16 AMP, else None), ``rng``
 (torch CPU/CUDA generator states) and ``position`` (``step`` done so far, ``epoch``,
 ``epoch_step``). Files are written to a temporary name beside the target and renamed over it,
-so a run killed mid-write leaves the previous checkpoint intact.
+so a run killed mid-write leaves the previous checkpoint intact; a failed write removes its
+temporary file, and :func:`remove_stale_temporaries` clears those a killed process left behind.
+
+Reading checks the file before torch sees it: a checkpoint is a zip archive (torch's format since
+1.6) whose entries carry CRC-32s, and ``torch.load`` does not check them, so 64 flipped bytes in
+a weight tensor would load as different weights. :func:`load_checkpoint` tests every entry first
+and names the damaged one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,7 @@ import torch
 FORMAT = "matting-datagen-checkpoint"
 VERSION = 1
 REQUIRED = ("network", "model_config", "model")
+TEMPORARY_PREFIX = "."
 
 
 class CheckpointError(ValueError):
@@ -30,13 +39,47 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` (with format/version added) atomically to ``path``."""
+    """Write ``payload`` (with format/version added) atomically to ``path``; on failure (a full
+    disk, a folder gone unwritable) the temporary file is removed and a CheckpointError names
+    the file and the reason in one line."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{TEMPORARY_PREFIX}{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:     # torch reports a failed write as RuntimeError
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"cannot write checkpoint {path}: {reason}") from None
     return path
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files of checkpoint writes that were killed midway (by any process:
+    call it only when no other writer uses ``folder``); returns what was removed."""
+    removed = []
+    for stale in Path(folder).glob(f"{TEMPORARY_PREFIX}*.tmp-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
+
+
+def check_archive(path: str | Path) -> None:
+    """CheckpointError unless ``path`` is a zip archive whose every entry matches its CRC-32."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise CheckpointError(f"checkpoint {path}: not a checkpoint file (not a zip archive written by "
+                              f"torch.save: {exc})") from None
+    except zipfile.LargeZipFile:
+        return
+    if damaged is not None:
+        raise CheckpointError(f"checkpoint {path}: damaged: entry {damaged!r} does not match its CRC-32 "
+                              "(the file changed after it was written); use another checkpoint")
 
 
 def model_payload(network: str, model_config: dict[str, Any], model: torch.nn.Module,
@@ -51,9 +94,10 @@ def load_checkpoint(path: str | Path, network: str | None = None, map_location: 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file")
+    check_archive(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError, IndexError) as exc:
         lines = str(exc).strip().splitlines()
         raise CheckpointError(f"checkpoint {path}: cannot be read as plain tensors and containers "
                               f"({lines[0] if lines else type(exc).__name__})") from None

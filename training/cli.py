@@ -120,15 +120,25 @@ def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clic
 @app.command("demo")
 def demo(
     model: Model,
+    allow: Annotated[Optional[list[Path]], typer.Option(
+        "--allow", help="Another checkpoint the page may load (repeatable). The page loads only --model, these "
+        "files and baseline:NAME: nothing a visitor types picks code to run.")] = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port of the web page.")] = 7860,
     host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps the page on this machine.")] = "127.0.0.1",
     max_pixels: Annotated[float, typer.Option("--max-megapixels", min=0.01, help="Larger uploads are scaled to this for the model; results are scaled back.")] = 1.0,
 ) -> None:
-    """A click-to-select web page (Gradio) for any model `evaluate` accepts: upload a picture, click, download mask / alpha / foreground / composite."""
-    from training.demo.app import serve
+    """A click-to-select web page (Gradio) for any model `evaluate` accepts: upload a picture, click, download mask / alpha / foreground / composite.
 
-    typer.echo(f"serving on http://{host}:{port} (Ctrl-C stops)")
-    serve(model, host=host, port=port, max_pixels=int(max_pixels * 1e6))
+    The model is loaded and the port checked before the page is served; uploads and downloads live in
+    a `training-demo-*` folder under the temporary directory, removed when the server stops."""
+    from training.demo.app import serve
+    from training.demo.session import DemoInputError
+
+    try:
+        serve(model, allow or (), host=host, port=port, max_pixels=int(max_pixels * 1e6),
+              announce=lambda url: typer.echo(f"serving on {url} (Ctrl-C stops)"))
+    except DemoInputError as error:
+        fail(str(error))
 
 
 # --------------------------------------------------------------------------- fit and predict
@@ -282,17 +292,21 @@ def predict_command(
     tta_scales: Annotated[str, typer.Option("--tta-scales", help="Comma-separated scales for --tta.")] = "1,1.5",
     max_megapixels: Annotated[float, typer.Option(
         "--max-megapixels", min=0.001, help="Memory budget: larger images are predicted scaled down to it and the result scaled back.")] = 4.2,
+    max_input_megapixels: Annotated[float, typer.Option(
+        "--max-input-megapixels", min=0.0001, help="Largest image accepted, checked from the file's header before "
+        "decoding (decoding alone needs ~10 bytes a pixel).")] = 100.0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
 ) -> None:
     """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
     Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
     from datagen.compose.convert import to_uint8
-    from datagen.imageio import read_image
+    from datagen.imageio import check_pixel_count, read_image
     from training.inference import PredictOptions, load_network
     from training.predict import read_user_input
 
     try:
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
+        check_pixel_count(image, int(max_input_megapixels * 1e6), raise_with=", or raise --max-input-megapixels")
         picture = to_uint8(read_image(image))
         network, predictor = load_network(model, PredictOptions(device, tta, scales, int(max_megapixels * 1e6)))
         user = read_user_input(network.predict_inputs, network.described, picture.shape[:2], image.name,

@@ -9,15 +9,26 @@ and each click is one model call.
 Nothing here reaches the network: analytics and the Hugging Face hub are switched off before
 gradio is imported, no share link is made, the default theme's fonts are served locally, and
 the server binds 127.0.0.1 unless told otherwise.
+
+Nothing a visitor sends picks code to run: the page loads only the models of its `ModelOffer`
+(training/demo/offer.py, docs/demo.md). Gradio's uploads and the page's downloads live in one
+`training-demo-*` folder under the temporary directory, removed when the server stops.
+
+(No `from __future__ import annotations` here: Gradio reads the handlers' `gr.SelectData`
+annotation at run time to pass the click event.)
 """
 
 import os
+import shutil
+import signal
+import socket
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from training.demo.session import MAX_MODEL_PIXELS, DemoInputError, Session, load_demo_model, parse_colour, read_upload
+from training.demo.offer import ModelCache, ModelOffer
+from training.demo.session import MAX_MODEL_PIXELS, DemoInputError, Session, parse_colour, read_upload
 from training.evaluation.protocols import PROTOCOLS
 
 OFFLINE_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
@@ -25,37 +36,28 @@ MODES = ("foreground", "background")
 TASK_HELP = {name: protocol.demo.help for name, protocol in PROTOCOLS.items()}
 
 
-class ModelCache:
-    """Models by spec, each built once and shared by every browser session (thread-safe)."""
-
-    def __init__(self) -> None:
-        self._models: dict[str, tuple[object, str]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, spec: str) -> tuple[object, str]:
-        spec = spec.strip()
-        with self._lock:
-            if spec not in self._models:
-                self._models[spec] = load_demo_model(spec)
-            return self._models[spec]
-
-
-def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
-    """The gr.Blocks page; `default_model` is loaded when the page asks for it (errors shown there)."""
+def build_app(models: ModelCache, work_dir: Path, max_pixels: int = MAX_MODEL_PIXELS):
+    """The gr.Blocks page over the offered `models`; downloads are written under `work_dir`."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     import gradio as gr
 
     from datagen.imageio import write_png
 
-    models = ModelCache()
-
-    def model_status(spec: str) -> str:
+    def model_line(spec: str) -> str:
         try:
             model, task = models.get(spec)
         except DemoInputError as error:
             return f"**Model not loaded:** {error}"
         return f"Model `{spec.strip()}` ({task}): {TASK_HELP[task]}"
+
+    def model_status(spec: str):
+        """The model line, and only the controls the model's task takes (clicks, or a trimap)."""
+        line = model_line(spec)
+        if line.startswith("**Model not loaded"):
+            return line, gr.update(), gr.update(), gr.update()
+        clicks = _task(spec) != "matting"
+        return line, gr.update(visible=clicks), gr.update(visible=clicks), gr.update(visible=not clicks)
 
     def view(session: Session, task: str, message: str):
         """The four outputs every handler updates: state, clickable overlay, result, status line."""
@@ -69,7 +71,7 @@ def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
         except DemoInputError as error:
             return None, None, None, f"**Cannot use this upload:** {error}"
         task = _task(spec)
-        return view(session, task, session.note() + " " + model_status(spec))
+        return view(session, task, session.note() + " " + model_line(spec))
 
     def attempt(session: Session, action, done):
         """Run `action() -> task` (one model call); bad input or a failing model becomes the
@@ -134,7 +136,7 @@ def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
             background = parse_colour(colour)
         except DemoInputError as error:
             return None, f"**{error}**"
-        folder = Path(tempfile.mkdtemp(prefix="training-demo-"))   # gradio serves (and caches) these copies
+        folder = Path(tempfile.mkdtemp(prefix="export-", dir=work_dir))   # gradio serves (and caches) these copies
         paths = []
         for name, array in session.exports(_task(spec), background).items():
             path = folder / f"{name}.png"
@@ -145,7 +147,9 @@ def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
     with gr.Blocks(title="matting-datagen: click to select", analytics_enabled=False) as app:
         gr.Markdown("## Click to select\nUpload a picture, then click: the model runs once per click.")
         with gr.Row():
-            spec_box = gr.Textbox(value=default_model, label="Model (any `training evaluate --model` spec)", scale=4)
+            spec_box = gr.Dropdown(choices=models.offer.choices(), value=models.offer.default, scale=4,
+                                   label="Model (those this server offers: its --model, --allow checkpoints, baselines)",
+                                   elem_id="model-choice")
             load_button = gr.Button("Load model", scale=1)
         model_info = gr.Markdown(elem_id="model-info")
         status = gr.Markdown("Upload an image to start.", elem_id="status")
@@ -167,9 +171,10 @@ def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
                               height=560, scale=2, buttons=["download", "fullscreen"])
 
         outputs = [state, canvas, result, status]
-        app.load(model_status, spec_box, model_info)
-        load_button.click(model_status, spec_box, model_info)
-        spec_box.submit(model_status, spec_box, model_info)
+        status_outputs = [model_info, mode, undo, trimap]
+        app.load(model_status, spec_box, status_outputs, api_name="load_model")
+        load_button.click(model_status, spec_box, status_outputs, api_name=False)
+        spec_box.change(model_status, spec_box, status_outputs, api_name=False)
         upload.upload(on_upload, [upload, spec_box], outputs)
         canvas.select(on_click, [state, spec_box, mode], outputs)
         trimap.upload(on_trimap, [state, spec_box, trimap], outputs)
@@ -179,9 +184,41 @@ def build_app(default_model: str, max_pixels: int = MAX_MODEL_PIXELS):
     return app
 
 
-def serve(model: str, host: str = "127.0.0.1", port: int = 7860, max_pixels: int = MAX_MODEL_PIXELS) -> None:
-    """Build the page and serve it until interrupted."""
-    app = build_app(model, max_pixels)
-    app.queue(default_concurrency_limit=1)
-    app.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=True, quiet=True,
-               ssr_mode=False, max_file_size="200mb")
+def serve(model: str, allow: list[Path] | tuple[Path, ...] = (), host: str = "127.0.0.1", port: int = 7860,
+          max_pixels: int = MAX_MODEL_PIXELS, announce: Callable[[str], None] = print) -> None:
+    """Check what the server needs, then serve the page until interrupted (Ctrl-C or SIGTERM).
+
+    Checked before anything is served (DemoInputError, one line): every --allow file exists, the
+    --model loads, the port is free. Then `announce(url)`, and the page runs with its uploads and
+    downloads in a fresh `training-demo-*` folder that is removed when the server stops."""
+    offer = ModelOffer.from_command_line(model, allow)
+    models = ModelCache(offer)
+    models.get(offer.default)
+    check_port(host, port)
+    work_dir = Path(tempfile.mkdtemp(prefix="training-demo-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(work_dir / "uploads")      # read by gradio when it is imported
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        app = build_app(models, work_dir, max_pixels)
+        app.queue(default_concurrency_limit=1)
+        announce(f"http://{host}:{port}")
+        app.launch(server_name=host, server_port=port, share=False, inbrowser=False, show_error=True, quiet=True,
+                   ssr_mode=False, max_file_size="200mb")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def check_port(host: str, port: int) -> None:
+    """DemoInputError naming --port when (host, port) cannot be bound (busy, or not this machine's)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "is in use" if error.errno in (98, 48) else f"cannot be used ({error.strerror})"
+            raise DemoInputError(f"port {port} on {host} {reason}; choose another with --port") from None
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM stops the server like Ctrl-C, so that its folder is removed on the way out."""
+    raise KeyboardInterrupt

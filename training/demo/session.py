@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from datagen.compose.convert import to_uint8
-from datagen.imageio import ImageError, check_same_size, read_image
+from datagen.imageio import ImageError, check_pixel_count, check_same_size, read_image
 from training.clicks import MASK_THRESHOLD
 from training.drawing import overlay
 from training.evaluation.models import load_model
@@ -53,20 +53,13 @@ def load_demo_model(spec: str) -> tuple[object, str]:
 def read_upload(path: str, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
     """Decode an uploaded file as HxWx3 uint8 RGB, checking its size from the header first (a
     50 MP photo is refused before its pixels are decoded); DemoInputError names the file."""
-    from PIL import Image, UnidentifiedImageError
-
     name = os.path.basename(path)
     try:
-        with Image.open(path) as header:
-            w, h = header.size
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise DemoInputError(f"{name}: not a picture this demo can read (PNG, JPEG, BMP, TIFF, WebP)") from None
-    if h * w > max_pixels:
-        raise DemoInputError(f"{name}: {w}x{h} is {h * w / 1e6:.0f} MP, above the demo's limit of "
-                             f"{max_pixels / 1e6:.0f} MP; downscale it first")
-    try:
+        check_pixel_count(path, max_pixels, limit="the demo's limit")
         image = read_image(path)
     except ImageError as error:
+        if "not a readable image" in error.reason:
+            raise DemoInputError(f"{name}: not a picture this demo can read (PNG, JPEG, BMP, TIFF, WebP)") from None
         raise DemoInputError(f"{name}: {error.reason}") from None
     return to_uint8(image)
 

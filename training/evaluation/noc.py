@@ -43,6 +43,22 @@ def failures(all_ious: Sequence[Sequence[float]], thr: float, max_clicks: int = 
     return sum(not any(v >= thr for v in i[:max_clicks]) for i in all_ious)
 
 
+NOC_LEVELS = (0.80, 0.85, 0.90, 0.95)
+
+
+def noc_summary(all_ious: Sequence[Sequence[float]], thresholds: Sequence[float] = NOC_LEVELS,
+                max_clicks: int = 20) -> dict[str, float | int]:
+    """Per threshold τ (key ``round(100·τ)``): ``noc{k}``, RITM's ``noc20_images{k}`` (NoC = max_clicks,
+    its "NoF") and ``failures{k}`` (never reaching τ): the NoC block of an iseg aggregate."""
+    out: dict[str, float | int] = {}
+    for thr in thresholds:
+        key = round(thr * 100)
+        out[f"noc{key}"] = noc(all_ious, thr, max_clicks)
+        out[f"noc20_images{key}"] = noc_at_max(all_ious, thr, max_clicks)
+        out[f"failures{key}"] = failures(all_ious, thr, max_clicks)
+    return out
+
+
 def _full_matrix(all_ious: Sequence[Sequence[float]]) -> np.ndarray:
     """Images x clicks array; refuses ragged input instead of truncating to the shortest like RITM."""
     lengths = {len(i) for i in all_ious}
