@@ -133,6 +133,24 @@ def test_models_are_those_evaluate_accepts_and_failures_are_messages(monkeypatch
         load_demo_model("demo_fake_models:broken")
 
 
+def test_a_model_is_built_once_and_its_task_read_off_it(monkeypatch):
+    """A matting-only factory: the demo used to build it once per protocol it tried (three times
+    for a checkpoint, too); now once, and a model with no contract method is one message."""
+    built = []
+
+    class MattingOnly:
+        def predict_matting(self, image, trimap):
+            return np.zeros(trimap.shape, np.float32)
+
+    module = types.ModuleType("demo_counted_models")
+    module.make = lambda: built.append(1) or MattingOnly()
+    module.nothing = object
+    monkeypatch.setitem(sys.modules, "demo_counted_models", module)
+    assert load_demo_model("demo_counted_models:make")[1] == "matting" and len(built) == 1
+    with pytest.raises(DemoInputError, match=r"has none of predict_iseg\(\), predict_imatting\(\), predict_matting\(\)"):
+        load_demo_model("demo_counted_models:nothing")
+
+
 def test_colours_from_the_picker():
     assert parse_colour("#00ff80") == (0, 255, 128)
     assert parse_colour("#fff") == (255, 255, 255)

@@ -24,8 +24,8 @@ from datagen.compose.convert import to_uint8
 from datagen.imageio import ImageError, check_pixel_count, check_same_size, read_image
 from training.clicks import MASK_THRESHOLD
 from training.drawing import overlay
-from training.evaluation.models import load_model
-from training.evaluation.protocols import PROTOCOLS
+from training.evaluation.models import build_model
+from training.evaluation.protocols import PROTOCOLS, implements
 
 TASKS = tuple(PROTOCOLS)                      # tried in this order when a model offers several
 MAX_UPLOAD_PIXELS = 40_000_000                # refused above: decoding alone would take seconds
@@ -37,17 +37,18 @@ class DemoInputError(ValueError):
 
 
 def load_demo_model(spec: str) -> tuple[object, str]:
-    """Build the model named by `spec` (any spec `training evaluate` accepts) and pick its task:
-    the first of TASKS it implements. Any failure -> DemoInputError (shown on the page: a
+    """Build the model named by `spec` (any spec `training evaluate` accepts) once and pick its
+    task: the first of TASKS it implements. Any failure -> DemoInputError (shown on the page: a
     factory that raises must not take the server down)."""
-    errors: list[str] = []
-    for candidate in TASKS:
-        try:
-            return load_model(spec, candidate), candidate
-        except Exception as error:  # noqa: BLE001 - user factories may raise anything
-            message = str(error) or type(error).__name__
-            errors += [message] if message not in errors else []
-    raise DemoInputError("; ".join(errors))
+    try:
+        model = build_model(spec)
+    except Exception as error:  # noqa: BLE001 - user factories may raise anything
+        raise DemoInputError(str(error) or type(error).__name__) from None
+    task = next((name for name in TASKS if implements(model, name)), None)
+    if task is None:
+        methods = ", ".join(f"{PROTOCOLS[name].method}()" for name in TASKS)
+        raise DemoInputError(f"model {spec!r} ({type(model).__name__}) has none of {methods}")
+    return model, task
 
 
 def read_upload(path: str, max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:

@@ -26,14 +26,16 @@ class ModelError(ValueError):
 def load_model(spec: str, protocol: str):
     """Build the model named by ``spec`` and check it implements ``protocol``'s contract."""
     record = protocol_record(protocol)
-    model = _build(spec)
+    model = build_model(spec)
     if not implements(model, protocol):
         raise ModelError(f"model {spec!r} ({type(model).__name__}) has no {record.method}() "
                          f"and cannot run the {protocol} protocol")
     return model
 
 
-def _build(spec: str):
+def build_model(spec: str):
+    """The model named by ``spec``, not yet checked against any contract (the demo picks the
+    protocol from what it implements); a spec that cannot be built is a ModelError."""
     if spec.endswith(".pt"):
         return _load_checkpoint(spec)
     if spec.startswith("baseline:"):
