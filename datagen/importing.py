@@ -149,7 +149,7 @@ def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = 
 
 @dataclass
 class Outcome:
-    result: Any                 # datagen.build.WriteResult; its failures start with `problems`
+    result: Any                 # datagen.shards.build.WriteResult; its failures start with `problems`
     problems: list[Failure]     # listing problems: files that could not be paired
     skipped: list[str]          # files of other types (also recorded in the manifest's provenance)
     lines: list[str]            # what the plan's finish step reported
@@ -159,7 +159,7 @@ def run_import(importer: Importer, options: Any, out: str | Path, *, command: st
                scheduler: str | None = None, progress: bool = True, warn: Callable[[str], None] = print,
                shard_size: int = 64) -> Outcome:
     """Plan, write (parallel, resumable, deterministic) and finish one import."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     plan = plan_import(importer, options, warn=warn)
     result = write_dataset(out, importer.kind, plan.items, plan.make_sample, provenance=_provenance(importer, options, plan, command),

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.demo.banks import background_sample, build_background_bank, build_object_bank, object_sample
 from datagen.imageio import read_alpha, read_image

@@ -259,7 +259,7 @@ def test_official_names_survive_export_and_the_sha256_list(dim_copy, tmp_path):
 def test_official_names_on_a_dataset_without_them_is_one_clear_error(tmp_path):
     from typer.testing import CliRunner
 
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.cli import app
 
     write_dataset(tmp_path / "bg", "backgrounds", ["a"], lambda _: {"id": "a", "image": np.zeros((2, 2, 3), np.uint8)}, progress=False)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from datagen.benchmarks import dim_train
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.shards import open_dataset
 from test_benchmarks_composition import NAMELISTS, build, plan, reference_composite
 

@@ -1,4 +1,4 @@
-"""Building a dataset (datagen.build): the failure policy, reruns, worker-count determinism, resume."""
+"""Building a dataset (datagen.shards.build): the failure policy, reruns, worker-count determinism, resume."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from datagen.build import DatasetExistsError, write_dataset
+from datagen.shards.build import DatasetExistsError, write_dataset
 from datagen.shards import DatasetError, open_dataset
 from test_shards_store import make_benchmark, write
 
@@ -61,7 +61,7 @@ import sys, time
 from functools import partial
 sys.path.insert(0, {tests!r})
 from test_shards_store import make_benchmark
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 
 def slow(index):
     time.sleep(0.05)

@@ -14,7 +14,7 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.cli_common import comma_list
 from datagen.shards.export import safe_stem

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.shards import open_dataset
 from datagen.shards.datasheet import dataset_statistics, write_datasheet

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.runner import shared_cluster
 from datagen.shards import DatasetError
 from training.evaluation import fanout

@@ -11,7 +11,7 @@ import pytest
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from training.cli import app
 from training.evaluation.baselines import GrabCutSeg, PymattingTrimap, RandomWalkerSeg, ScribbleClosedForm
 from training.evaluation.metrics import iou

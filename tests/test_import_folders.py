@@ -178,7 +178,7 @@ def test_shards_cli_info_verify_export(tmp_path):
     assert result.exit_code == 0, result.output
 
     # Ids normally come from file names; rewrite them to hostile ones through the writer itself.
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     source = open_dataset(tmp_path / "ds")
     def renamed(index):
@@ -218,7 +218,7 @@ def test_verify_cli_reports_corruption_with_exit_1(tmp_path):
 
 
 def test_recipe_exports_as_json(tmp_path):
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.shards.export import export_samples
 
     sample = {"id": "s", "image": np.zeros((2, 2, 3), np.uint8), "mask": np.zeros((2, 2), np.uint8), "alpha": np.zeros((2, 2), np.uint8), "recipe": {"seed": 5}}

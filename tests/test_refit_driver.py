@@ -111,7 +111,7 @@ def test_interrupted_run_resumes(bank, tmp_path, monkeypatch):
 
 def _refit_small_shards(refs, out):
     """refit_objects with 2 objects per shard, so an interruption leaves one finished shard."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.foreground.solvers import resolve_options
     from datagen.refit.report import SIDE_DIR
     from datagen.refit.task import RefitTask

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.imageio import read_alpha, read_image
 from datagen.shards import DatasetError, open_dataset
 from datagen.shards.manifest import DamagedShardError

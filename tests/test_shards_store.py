@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.shards import DatasetError, open_dataset
 from datagen.shards.manifest import manifest_document, write_manifest
 from datagen.shards.verify import verify_dataset
@@ -181,7 +181,7 @@ print(json.dumps({"shape": list(sample["image"].shape), "modules": sorted(sys.mo
 def test_importing_and_using_the_reader_loads_no_build_machinery(tmp_path):
     """What a DataLoader worker imports: no dask, distributed, tqdm or cv2 (nor the modules that load them)."""
     write(tmp_path / "ds", n=3)
-    heavy = {"dask", "distributed", "tqdm", "cv2", "datagen.runner", "datagen.build", "datagen.imageio"}
+    heavy = {"dask", "distributed", "tqdm", "cv2", "datagen.runner", "datagen.shards.build", "datagen.imageio"}
 
     def loaded(script: str) -> set[str]:
         run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ds")], capture_output=True, text=True, check=True)
@@ -192,8 +192,8 @@ def test_importing_and_using_the_reader_loads_no_build_machinery(tmp_path):
     assert report["shape"] == [8, 8, 3]
     assert found == set(), f"import datagen.shards pulled in {sorted(found)}"
     # The probe itself can see them: the build module does load the runner and its progress bars.
-    found, _ = loaded("import datagen.build\n" + READER_PROBE)
-    assert {"datagen.build", "datagen.runner", "tqdm"} <= found
+    found, _ = loaded("import datagen.shards.build\n" + READER_PROBE)
+    assert {"datagen.shards.build", "datagen.runner", "tqdm"} <= found
 
 
 def test_verify_catches_flipped_byte_truncation_and_missing_shard(tmp_path):

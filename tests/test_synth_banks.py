@@ -8,7 +8,7 @@ segmentation tests check against.
 from __future__ import annotations
 
 import numpy as np
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.shards import open_dataset
 
 COLOURS = [(250, 20, 20), (20, 250, 20), (20, 20, 250), (250, 250, 20), (20, 250, 250), (250, 20, 250)]

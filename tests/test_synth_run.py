@@ -112,7 +112,7 @@ def test_cli_seg_matting_and_regenerate(banks, tmp_path):
 
 
 def test_missing_fg_full_warns_and_bad_objects_are_reported(tmp_path):
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     objects, backgrounds = build_banks(tmp_path, n_objects=3, with_fg_full=False)
     with pytest.warns(UserWarning, match="no fg_full"):

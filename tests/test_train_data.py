@@ -19,7 +19,7 @@ import torch
 from scipy.ndimage import distance_transform_edt
 from torch.utils.data import DataLoader
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.compose.trimap import FG
 from datagen.demo.banks import build_background_bank, build_object_bank
 from datagen.shards import DatasetError

@@ -152,7 +152,7 @@ def test_iterations_follow_epochs_dataset_and_batch(banks, tmp_path, one_thread)
 
 # --------------------------------------------------------------------------- bad input
 def test_empty_bank_and_wrong_sources_are_one_line_errors(banks, tmp_path):
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     write_dataset(tmp_path / "empty", "objects", [], lambda i: {}, progress=False)
     result = _fit(tmp_path / "empty", banks[1], tmp_path / "run")

@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 import training.loops.iseg as iseg
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.shards import DatasetError
 from training.config import ConfigError, TrainConfig
 from training.data import SegData, SegDataConfig

@@ -40,7 +40,7 @@ def build(
     import inspect
     from dataclasses import fields
 
-    from datagen.build import DatasetExistsError
+    from datagen.shards.build import DatasetExistsError
     from datagen.datasets.manifests import InputsError, ManifestError
     from datagen.importing import ImporterError, get_importer, run_import
     from datagen.shards.datasheet import write_datasheet

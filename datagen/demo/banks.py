@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from datagen.build import WriteResult, write_dataset
+from datagen.shards.build import WriteResult, write_dataset
 
 from .backgrounds import PHOTOS, make_background, make_photo_background
 from .objects import OBJECT_KINDS, make_object

@@ -43,7 +43,7 @@ def demo(
     Each stage writes to OUT/<stage>; a rerun with the same settings resumes or reports "up to date".
     """
     from datagen.runner import shared_cluster
-    from datagen.build import DatasetExistsError
+    from datagen.shards.build import DatasetExistsError
 
     from .stages import DemoContext, run_stages
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from datagen.build import WriteResult
+from datagen.shards.build import WriteResult
 
 
 @dataclass

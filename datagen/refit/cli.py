@@ -51,7 +51,7 @@ def refit_foregrounds(
     from datagen.refit.driver import refit_objects
     from datagen.refit.objects import dataset_refs, folder_refs
     from datagen.refit.report import REPORT, summary_table
-    from datagen.build import DatasetExistsError
+    from datagen.shards.build import DatasetExistsError
     from datagen.shards import DatasetError
 
     try:

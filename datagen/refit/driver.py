@@ -27,7 +27,7 @@ def refit_objects(refs: list[ObjectRef], out: str | os.PathLike, *, method: str 
     is a ValueError before anything runs. Resumable (finished shards are kept). The report (one
     JSON line per object, failures included) is written to `out/refit-report.jsonl`.
     """
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     options = resolve_options(method, options or {})
     out = Path(out)

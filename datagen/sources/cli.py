@@ -16,7 +16,7 @@ OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (crea
 def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path) -> None:
     """Import, then report files of other types, and the failures (files that could not be
     paired, then items that failed) with exit 1 if there are any."""
-    from datagen.build import DatasetExistsError
+    from datagen.shards.build import DatasetExistsError
     from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
 
     importer = get_importer("import", name)

@@ -70,7 +70,7 @@ synth_matting = _synth_command(
 
 
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
-    from datagen.build import DatasetExistsError
+    from datagen.shards.build import DatasetExistsError
     from datagen.shards import DatasetError
     from datagen.shards.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams

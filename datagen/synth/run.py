@@ -66,7 +66,7 @@ def run_synth(
 
     ``codec`` is the shard codec spec (`datagen.shards.layout.parse_codec_spec`); by default
     photographic fields raw and label fields zstd:1 (`datagen.synth.storage`)."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.imageio import read_alpha, read_image, write_png
 from datagen.shards import open_dataset
 
@@ -88,7 +88,7 @@ def rate(function, items, repeats=3) -> float:
 IMPORTS = (
     ("numpy", "h5py", "hdf5plugin"),  # what any reader of these HDF5 shards needs: the floor
     ("datagen.shards",),
-    ("datagen.build",),
+    ("datagen.shards.build",),
 )
 
 

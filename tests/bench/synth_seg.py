@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.compose.placement import object_box, scale_for_area
 from datagen.shards import open_dataset
 from datagen.synth.recipe import Banks, SynthParams, plan

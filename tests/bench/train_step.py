@@ -136,7 +136,7 @@ def bench_step(args: argparse.Namespace) -> None:
 def _fg_full_bank(objects: str, out: str) -> None:
     """A copy of an objects bank with ``fg_full`` = its fg at 16 bit: not a refit, but the same
     fields, dtypes and code path as one (the loader's speed does not depend on the colours)."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.shards import open_dataset
 
     source = open_dataset(objects)
