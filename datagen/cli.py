@@ -15,7 +15,7 @@ app = command_app("datagen", "Build, verify and inspect training data and benchm
 
 # Feature modules that contribute commands, in the order they appear in --help.
 FEATURES = (
-    "datagen.shards.cli",        # shards info / verify / export
+    "datagen.shardtools.cli",    # shards info / verify / export / preview / datasheet
     "datagen.sources.cli",       # import objects / backgrounds / images
     "datagen.demo.cli",          # demo
     "datagen.manifests_cli",     # manifests check

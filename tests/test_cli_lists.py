@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.cli_common import comma_list
-from datagen.shards.export import safe_stem
+from datagen.shardtools.export import safe_stem
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IDS = ("plain", "with, comma", "third")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.shards import open_dataset
-from datagen.shards.datasheet import dataset_statistics, write_datasheet
+from datagen.shardtools.datasheet import dataset_statistics, write_datasheet
 
 REPO_MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
 runner = CliRunner()

@@ -219,7 +219,7 @@ def test_verify_cli_reports_corruption_with_exit_1(tmp_path):
 
 def test_recipe_exports_as_json(tmp_path):
     from datagen.shards.build import write_dataset
-    from datagen.shards.export import export_samples
+    from datagen.shardtools.export import export_samples
 
     sample = {"id": "s", "image": np.zeros((2, 2, 3), np.uint8), "mask": np.zeros((2, 2), np.uint8), "alpha": np.zeros((2, 2), np.uint8), "recipe": {"seed": 5}}
     write_dataset(tmp_path / "ds", "seg", [0], lambda _: sample, progress=False)

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from datagen.cli import app
 from datagen.demo.stages import DemoContext, run_stages
 from datagen.shards import open_dataset
-from datagen.shards.datasheet import write_datasheet
-from datagen.shards.preview import (
+from datagen.shardtools.datasheet import write_datasheet
+from datagen.shardtools.preview import (
     GAP,
     OUTLINE,
     TEXT_BAND,

@@ -43,7 +43,7 @@ def build(
     from datagen.shards.build import DatasetExistsError
     from datagen.datasets.manifests import InputsError, ManifestError
     from datagen.importing import ImporterError, get_importer, run_import
-    from datagen.shards.datasheet import write_datasheet
+    from datagen.shardtools.datasheet import write_datasheet
 
     from datagen.datasets.alphamatting import TRIMAP_SETS
 

@@ -72,7 +72,7 @@ synth_matting = _synth_command(
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
     from datagen.shards.build import DatasetExistsError
     from datagen.shards import DatasetError
-    from datagen.shards.datasheet import write_datasheet
+    from datagen.shardtools.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams
     from datagen.synth.run import run_synth
 

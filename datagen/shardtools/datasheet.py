@@ -49,7 +49,7 @@ def unknown_share(trimap: np.ndarray | None, alpha: np.ndarray | None) -> float 
 
 def dataset_statistics(dataset: Dataset, max_samples: int = MAX_SAMPLES, seed: int = 0) -> dict:
     """Image sizes of every sample; coverage and unknown share over at most `max_samples` samples."""
-    from datagen.shards.preview import choose_indices
+    from datagen.shardtools.preview import choose_indices
 
     fields = dataset.fields
     picture = "alpha" if dataset.kind == "objects" else "image"
