@@ -18,7 +18,7 @@ FEATURES = (
     "datagen.shardtools.cli",    # shards info / verify / export / preview / datasheet
     "datagen.sources.cli",       # import objects / backgrounds / images
     "datagen.demo.cli",          # demo
-    "datagen.manifests_cli",     # manifests check
+    "datagen.datasets.cli",      # manifests (alias layouts) list / check
     "datagen.refit.cli",         # refit-foregrounds, spill-report
     "datagen.synth.cli",         # synth-seg, synth-matting
     "datagen.benchmarks.cli",    # build NAME

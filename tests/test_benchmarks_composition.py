@@ -18,7 +18,7 @@ from PIL import Image
 
 from datagen.benchmarks import composition1k, dim_recipe
 from datagen.compose.trimap import trimap_from_alpha
-from datagen.datasets.manifests import InputsError
+from datagen.datasets.layouts import InputsError
 from datagen.importing import ImporterError, get_importer, plan_import, run_import
 from datagen.shards import open_dataset
 

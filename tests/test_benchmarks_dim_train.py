@@ -101,7 +101,7 @@ def test_dim_train_lists_missing_objects(dim_train_copy, tmp_path):
     shutil.copytree(root, copy)
     name = (copy / "Training_set" / "training_fg_names.txt").read_text().splitlines()[10]
     (copy / "Training_set" / dim_train.GROUPS[0] / "alpha" / name).unlink()
-    from datagen.datasets.manifests import InputsError
+    from datagen.datasets.layouts import InputsError
 
     with pytest.raises(InputsError, match=f"alpha/{name}: listed in Training_set/training_fg_names.txt"):
         plan("dim-train", root=copy, backgrounds=bgs, per_object=1)

@@ -41,7 +41,7 @@ def build(
     from dataclasses import fields
 
     from datagen.shards.build import DatasetExistsError
-    from datagen.datasets.manifests import InputsError, ManifestError
+    from datagen.datasets.layouts import InputsError, LayoutError
     from datagen.importing import ImporterError, get_importer, run_import
     from datagen.shardtools.datasheet import write_datasheet
 
@@ -69,7 +69,7 @@ def build(
     except InputsError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2)
-    except (ImporterError, ManifestError, DatasetExistsError) as error:
+    except (ImporterError, LayoutError, DatasetExistsError) as error:
         fail(str(error))
     report_written(outcome.result, name)
     typer.echo(f"datasheet: {write_datasheet(outcome.result.path)}")

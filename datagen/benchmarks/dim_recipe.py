@@ -119,7 +119,7 @@ def read_background(path: str | Path) -> Image.Image:
 def read_pairing(folder: Path, fg_list: str, bg_list: str, per_object: int) -> tuple[list[str], list[str]]:
     """The DIM name lists of one split: foreground i pairs with background lines
     per_object*i .. per_object*i + per_object - 1, so the counts must agree exactly."""
-    from datagen.datasets.manifests import read_namelist
+    from datagen.datasets.layouts import read_namelist
     from datagen.importing import ImporterError
 
     fg_names, _ = read_namelist(folder / fg_list)

@@ -69,7 +69,7 @@ def label_areas(labels: np.ndarray) -> dict[int, int]:
 
 def list_items(root: Path, split: str, min_area: int = 1) -> tuple[list[Instance], int]:
     """Instances of the names in `<split>.txt` with at least `min_area` pixels, and how many were dropped."""
-    from datagen.datasets.manifests import read_namelist
+    from datagen.datasets.layouts import read_namelist
 
     root = Path(root)
     names, _ = read_namelist(root / f"{split}.txt")

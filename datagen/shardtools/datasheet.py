@@ -81,7 +81,7 @@ def dataset_statistics(dataset: Dataset, max_samples: int = MAX_SAMPLES, seed: i
 def source_licences(manifest: dict, depth: int = _SOURCE_DEPTH) -> list[dict]:
     """The public datasets behind a dataset, with their licences: its own source manifest, then
     those of the datasets it was made from (inputs that are dataset folders), without repeats."""
-    from datagen.datasets.manifests import ManifestError, load_manifest as load_source
+    from datagen.datasets.layouts import LayoutError, load_layout
 
     found: dict[str, dict] = {}
     pending = [(manifest, depth)]
@@ -92,9 +92,9 @@ def source_licences(manifest: dict, depth: int = _SOURCE_DEPTH) -> list[dict]:
         name = provenance.get("source_manifest", {}).get("name")
         if name and name not in found:
             try:
-                doc = load_source(name)
+                doc = load_layout(name)
                 found[name] = {key: doc.get(key, "") for key in ("name", "title", "license", "citation", "homepage")}
-            except ManifestError as error:
+            except LayoutError as error:
                 found[name] = {"name": name, "title": "", "license": f"unknown ({error})", "citation": "", "homepage": ""}
         if left <= 0:
             continue

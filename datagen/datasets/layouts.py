@@ -1,6 +1,6 @@
-"""Source-dataset manifests: load the JSON definitions in `manifests/` and check a user's copy.
+"""Public-dataset layouts: load the JSON definitions in `manifests/` and check a user's copy.
 
-A manifest describes how a public dataset is laid out on disk (folders, extensions, counts,
+A layout describes how a public dataset is laid out on disk (folders, extensions, counts,
 which folders pair up by file stem, which name lists the dataset itself ships) plus its
 licence. We never commit third-party name lists: when a dataset ships one, the check reads
 it from the user's copy and verifies every listed file exists.
@@ -13,6 +13,10 @@ Problems come in three kinds, named as the CLI prints them:
 A problem is *identified* when it names the exact file; count shortfalls of datasets that
 ship no name list cannot name files. Builders refuse to run on identified missing files and
 malformed name lists, and only warn on the rest (partial copies are useful for tests).
+
+The files keep their historical folder name, `manifests/`, and the command `datagen manifests`
+stays; in the code they are layouts, so that `load_layout` (a public dataset's layout) is not
+confused with `datagen.shards.load_manifest` (a built dataset's manifest.json).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from pathlib import Path
 SCHEMA = 1
 
 # Repo-root `manifests/` (editable installs and source checkouts).
-MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifests"
+LAYOUT_DIR = Path(__file__).resolve().parents[2] / "manifests"
 
 
 @dataclass(frozen=True)
@@ -69,24 +73,26 @@ class Report:
         return "\n".join([head] + [f"  {p}" for p in self.problems])
 
 
-class ManifestError(ValueError):
-    """Unknown manifest name or a manifest file that breaks the schema."""
+class LayoutError(ValueError):
+    """Unknown layout name or a layout file that breaks the schema."""
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in MANIFEST_DIR.glob("*.json"))
+    """The names of the known dataset layouts, sorted."""
+    return sorted(p.stem for p in LAYOUT_DIR.glob("*.json"))
 
 
-def load_manifest(name: str) -> dict:
-    path = MANIFEST_DIR / f"{name}.json"
+def load_layout(name: str) -> dict:
+    """The layout document of dataset `name`, checked against the schema (LayoutError if not)."""
+    path = LAYOUT_DIR / f"{name}.json"
     if not path.is_file():
-        raise ManifestError(f"unknown dataset manifest {name!r}; known: {', '.join(available())}")
+        raise LayoutError(f"unknown dataset manifest {name!r}; known: {', '.join(available())}")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ManifestError(f"{path}: not valid JSON ({exc})") from exc
+        raise LayoutError(f"{path}: not valid JSON ({exc})") from exc
     if doc.get("schema") != SCHEMA or doc.get("name") != name or not isinstance(doc.get("parts"), dict):
-        raise ManifestError(f"{path}: expected schema {SCHEMA}, name {name!r} and a 'parts' object")
+        raise LayoutError(f"{path}: expected schema {SCHEMA}, name {name!r} and a 'parts' object")
     return doc
 
 
@@ -152,13 +158,13 @@ def _resolve(root: Path, extra_roots: dict[str, Path], rel: str) -> tuple[Path |
 
 def check(name: str, root: Path, parts: list[str] | None = None,
           extra_roots: dict[str, Path] | None = None, decode: bool = True) -> Report:
-    """Check the copy of dataset `name` at `root` against its manifest.
+    """Check the copy of dataset `name` at `root` against its layout.
 
     `parts` defaults to every part with at least one folder present (all parts if none is),
     so a user who only downloaded the training archives is not told the test set is missing.
     `extra_roots` maps `@key` references (e.g. `@backgrounds`) to folders given separately.
     """
-    doc = load_manifest(name)
+    doc = load_layout(name)
     root = Path(root)
     extra_roots = {k: Path(v) for k, v in (extra_roots or {}).items()}
     if parts is None:
@@ -167,7 +173,7 @@ def check(name: str, root: Path, parts: list[str] | None = None,
         parts = present or list(doc["parts"])
     unknown = [p for p in parts if p not in doc["parts"]]
     if unknown:
-        raise ManifestError(f"{name} has no part {', '.join(unknown)}; parts: {', '.join(doc['parts'])}")
+        raise LayoutError(f"{name} has no part {', '.join(unknown)}; parts: {', '.join(doc['parts'])}")
     report = Report(name=name, root=str(root), parts=list(parts))
     if not root.is_dir():
         report.problems.append(Problem("missing", str(root), "dataset root folder does not exist"))
@@ -190,7 +196,7 @@ def check(name: str, root: Path, parts: list[str] | None = None,
 
 
 def _present(exists: bool, spec: dict, report: Report, what: str) -> bool:
-    """Whether an entry of the manifest is there; a missing one is a problem unless optional."""
+    """Whether an entry of the layout is there; a missing one is a problem unless optional."""
     if not exists and not spec.get("optional"):
         report.problems.append(Problem("missing", spec["path"], f"{what} not found"))
     return exists
@@ -290,4 +296,4 @@ def require(name: str, root: Path, parts: list[str] | None = None,
 
 
 class InputsError(RuntimeError):
-    """A build's inputs do not match the dataset manifest; the message lists what is missing."""
+    """A build's inputs do not match the dataset layout; the message lists what is missing."""
