@@ -2,8 +2,9 @@
 
 ``plan(kind, params, seed, index, banks)`` draws the choices from
 ``SeedSequence([seed, index])`` (the primary object from the schedule), so sample ``index``
-is the same whichever worker makes it. ``render(recipe, banks)`` is the one function that
-turns a recipe into pixels; generation and ``--regenerate`` both call it, which is what
+is the same whichever worker makes it. ``render(recipe, banks)`` (`datagen.synth.render`, above
+the per-kind renderers that use this module's helpers) is the one function that turns a recipe
+into pixels; generation and ``--regenerate`` both call it, which is what
 makes regeneration byte-exact. A recipe stores the *intent* in canvas-relative terms
 (object area fraction, centre as a fraction of the canvas); ``render`` resolves it against
 the object's alpha box, deterministically.
@@ -128,18 +129,6 @@ def _layer(rng: np.random.Generator, params: SynthParams, object_id: str, role: 
 
 def sample_id(index: int) -> str:
     return f"{index:07d}"
-
-
-def render(recipe: dict, banks: Banks) -> dict:
-    """Turn a recipe into a sample dict of its kind (``seg`` or ``matting``)."""
-    from datagen.synth.matting import render_matting
-    from datagen.synth.seg import render_seg
-
-    if recipe["kind"] == "seg":
-        return render_seg(recipe, banks)[0]
-    if recipe["kind"] == "matting":
-        return render_matting(recipe, banks)
-    raise ValueError(f"unknown recipe kind {recipe['kind']!r}")
 
 
 def background(recipe: dict, banks: Banks) -> np.ndarray:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from datagen.synth.recipe import Banks, SynthParams, plan, render
+from datagen.synth.recipe import Banks, SynthParams, plan
+from datagen.synth.render import render
 from datagen.synth.storage import DEFAULT_CODECS
 
 KIND_DESC = {"seg": "synth-seg", "matting": "synth-matting"}
