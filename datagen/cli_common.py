@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
-import hashlib
 import inspect
-import os
 import re
 import sys
 from collections.abc import Callable
@@ -15,8 +13,6 @@ from pathlib import Path
 from typing import Annotated, Optional, get_type_hints
 
 import typer
-
-from datagen.files import file_digest
 
 Workers = Annotated[
     int,
@@ -158,26 +154,6 @@ def comma_list(values: Optional[list[str]]) -> Optional[list[str]]:
     if values and not items:
         raise typer.BadParameter("expected at least one item (comma-separated or repeated)")
     return items
-
-
-def command_line() -> str:
-    """The command as the user typed it, for provenance."""
-    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-
-
-def describe_input(path: str | os.PathLike) -> dict:
-    """A small, cheap description of an input for provenance: a dataset's manifest digest,
-    a file's digest, or a folder's file count and a digest of names and sizes."""
-    path = Path(path)
-    if (path / "manifest.json").is_file():
-        return {"path": str(path), "dataset_manifest_sha256": file_digest(path / "manifest.json")[0]}
-    if path.is_file():
-        return {"path": str(path), "sha256": file_digest(path)[0]}
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        listing = "\n".join(f"{p.relative_to(path)}\t{p.stat().st_size}" for p in files)
-        return {"path": str(path), "files": len(files), "listing_sha256": hashlib.sha256(listing.encode()).hexdigest()}
-    return {"path": str(path), "missing": True}
 
 
 def plural(count: int, word: str) -> str:

@@ -170,7 +170,7 @@ def run_import(importer: Importer, options: Any, out: str | Path, *, command: st
 
 def _provenance(importer: Importer, options: Any, plan: Plan, command: str) -> dict:
     """Provenance of an import. `build` importers also record their name, --root and dataset layout."""
-    from datagen.cli_common import describe_input
+    from datagen.provenance import describe_input
 
     if importer.command == "build":
         provenance = {"command": command, "params": {"benchmark": importer.name, **plan.params},

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import (Progress, Scheduler, Workers, comma_list, command_line, exit_on_failures, fail,
+from datagen.cli_common import (Progress, Scheduler, Workers, comma_list, exit_on_failures, fail,
                                 report_skipped, report_written)
+from datagen.provenance import command_line
 from datagen.importing import importers
 
 NAMES = tuple(importers("build"))

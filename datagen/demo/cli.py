@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Seed, Workers, command_line, fail
+from datagen.cli_common import Progress, Scheduler, Seed, Workers, fail
+from datagen.provenance import command_line
 
 
 def parse_size(text: str) -> tuple[int, int]:

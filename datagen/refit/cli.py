@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, describe_input, exit_on_failures, fail
+from datagen.cli_common import Progress, Scheduler, Workers, exit_on_failures, fail
+from datagen.provenance import command_line, describe_input
 from datagen.foreground.solvers import methods_help
 
 

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, exit_on_failures, fail, report_skipped, report_written
+from datagen.cli_common import Progress, Scheduler, Workers, exit_on_failures, fail, report_skipped, report_written
+from datagen.provenance import command_line
 
 import_app = typer.Typer(help="Import folders of images as shard datasets (files paired by name stem).", no_args_is_help=True)
 OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (created; rerun to resume).")]

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
+from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, exit_on_failures, fail, report_written
+from datagen.provenance import command_line
 from datagen.synth.storage import DEFAULT_CODECS, estimated_bytes
 
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Object bank (`objects` dataset: fg + alpha [+ fg_full]).")]
