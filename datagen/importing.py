@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datagen.runner import Execution
+
 if TYPE_CHECKING:
     from datagen.shards.manifest import Failure
 
@@ -155,15 +157,15 @@ class Outcome:
     lines: list[str]            # what the plan's finish step reported
 
 
-def run_import(importer: Importer, options: Any, out: str | Path, *, command: str = "", workers: int = 1,
-               scheduler: str | None = None, progress: bool = True, warn: Callable[[str], None] = print,
+def run_import(importer: Importer, options: Any, out: str | Path, *, command: str = "",
+               execution: Execution = Execution(), warn: Callable[[str], None] = print,
                shard_size: int = 64) -> Outcome:
     """Plan, write (parallel, resumable, deterministic) and finish one import."""
     from datagen.shards.build import write_dataset
 
     plan = plan_import(importer, options, warn=warn)
     result = write_dataset(out, importer.kind, plan.items, plan.make_sample, provenance=_provenance(importer, options, plan, command),
-                           failures=plan.problems, shard_size=shard_size, workers=workers, scheduler=scheduler, progress=progress,
+                           failures=plan.problems, shard_size=shard_size, execution=execution,
                            desc=f"{'building' if importer.command == 'build' else 'importing'} {importer.name}")
     return Outcome(result, plan.problems, plan.skipped, plan.finish(Path(out)) if plan.finish else [])
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from datagen.runner import Execution
 from datagen.benchmarks import dim_train
 from datagen.shards.build import write_dataset
 from datagen.shards import open_dataset
@@ -82,7 +83,7 @@ def test_dim_train_from_a_refit_bank(dim_train_copy, tmp_path):
         full = rng.integers(0, 65536, fg.shape, dtype=np.uint16)
         return {"id": Path(name).stem, "fg": fg, "alpha": alpha, "fg_full": full}
 
-    write_dataset(tmp_path / "bank", "objects", names, make, progress=False)
+    write_dataset(tmp_path / "bank", "objects", names, make, execution=Execution(progress=False))
     result, _ = build("dim-train", tmp_path / "t", root=root, backgrounds=bgs, per_object=1, objects=tmp_path / "bank")
     assert not result.failures
     ds, bank = open_dataset(tmp_path / "t"), open_dataset(tmp_path / "bank")

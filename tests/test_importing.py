@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from datagen import importing
+from datagen.runner import Execution
 
 BUILD = {"composition-1k", "icomp-100", "dim-train", "grabcut", "berkeley", "sbd", "coco", "coco-mval", "davis", "alphamatting"}
 IMPORT = {"objects", "backgrounds", "images"}
@@ -58,7 +59,7 @@ def test_a_new_dataset_is_one_file(tmp_path, monkeypatch):
     importing._registry.cache_clear()
     try:
         toy = importing.get_importer("build", "toy")
-        outcome = importing.run_import(toy, toy.options(root=tmp_path), tmp_path / "out", progress=False)
+        outcome = importing.run_import(toy, toy.options(root=tmp_path), tmp_path / "out", execution=Execution(progress=False))
         assert outcome.result.n_samples == 2 and outcome.problems == outcome.result.failures == [] and outcome.skipped == []
         from datagen.shards import open_dataset
 

@@ -44,6 +44,7 @@ def build(
     from datagen.shards.build import DatasetExistsError
     from datagen.datasets.layouts import InputsError, LayoutError
     from datagen.importing import ImporterError, get_importer, run_import
+    from datagen.runner import Execution
     from datagen.shardtools.datasheet import write_datasheet
 
     from datagen.datasets.alphamatting import TRIMAP_SETS
@@ -65,8 +66,8 @@ def build(
         if stray:
             fail(f"{name} does not take {', '.join('--' + key.replace('_', '-') for key in stray)}")
         options = importer.options(**{key: wanted if key == "trimaps" else given[key] for key in taken})
-        outcome = run_import(importer, options, out, command=command_line(), workers=workers, scheduler=scheduler,
-                             progress=progress, warn=lambda line: typer.echo(line, err=True))
+        outcome = run_import(importer, options, out, command=command_line(),
+                             execution=Execution(workers, scheduler, progress), warn=lambda line: typer.echo(line, err=True))
     except InputsError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2)

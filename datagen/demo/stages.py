@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from datagen.runner import Execution
 from datagen.shards.build import WriteResult
 
 SYNTH_SIZE = 256  # side of the demo's synthetic samples
@@ -30,10 +31,8 @@ class DemoContext:
     n_backgrounds: int = 24
     object_size: tuple[int, int] = (320, 320)
     background_size: tuple[int, int] = (480, 640)
-    workers: int = 1
-    scheduler: str | None = None
+    execution: Execution = Execution()
     photos: bool = True
-    progress: bool = True
     command: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
@@ -57,7 +56,7 @@ def objects_stage(ctx: DemoContext) -> StageOutput:
     from .banks import build_object_bank
 
     result = build_object_bank(ctx.out / "objects", ctx.n_objects, ctx.object_size, ctx.seed,
-                               ctx.workers, ctx.scheduler, ctx.progress, ctx.command)
+                               ctx.execution, ctx.command)
     return StageOutput.from_write(result, f"objects of {ctx.object_size[0]}x{ctx.object_size[1]}")
 
 
@@ -66,7 +65,7 @@ def backgrounds_stage(ctx: DemoContext) -> StageOutput:
     from .banks import build_background_bank
 
     result = build_background_bank(ctx.out / "backgrounds", ctx.n_backgrounds, ctx.background_size, ctx.seed,
-                                   ctx.workers, ctx.scheduler, ctx.progress, ctx.command, ctx.photos)
+                                   ctx.execution, ctx.command, ctx.photos)
     return StageOutput.from_write(result, f"backgrounds of {ctx.background_size[0]}x{ctx.background_size[1]}")
 
 
@@ -75,8 +74,8 @@ def refit_stage(ctx: DemoContext) -> StageOutput:
     from datagen.refit.driver import refit_objects
     from datagen.refit.objects import dataset_refs
 
-    result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", workers=ctx.workers,
-                              scheduler=ctx.scheduler, progress=ctx.progress, provenance={"command": ctx.command})
+    result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", execution=ctx.execution,
+                              provenance={"command": ctx.command})
     return StageOutput.from_write(result, "objects refit")
 
 
@@ -98,8 +97,8 @@ def _synth_stage(ctx: DemoContext, kind: str, name: str) -> StageOutput:
     with warnings.catch_warnings():  # the raw demo bank has no fg_full; the stage says which bank it used
         warnings.simplefilter("ignore")
         result = run_synth(kind, objects, ctx.outputs["backgrounds"], ctx.out / name, max(ctx.n_objects, 1), ctx.seed,
-                           SynthParams(size=SYNTH_SIZE), workers=ctx.workers, scheduler=ctx.scheduler,
-                           progress=ctx.progress, command=ctx.command)
+                           SynthParams(size=SYNTH_SIZE), execution=ctx.execution,
+                           command=ctx.command)
     return StageOutput.from_write(result, f"{kind} samples of {SYNTH_SIZE}x{SYNTH_SIZE} from {objects.name}")
 
 

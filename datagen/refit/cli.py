@@ -52,6 +52,7 @@ def refit_foregrounds(
     from datagen.refit.driver import refit_objects
     from datagen.refit.objects import dataset_refs, folder_refs
     from datagen.refit.report import REPORT, summary_table
+    from datagen.runner import Execution
     from datagen.shards.build import DatasetExistsError
     from datagen.shards import DatasetError
 
@@ -62,8 +63,8 @@ def refit_foregrounds(
             if not fg.is_dir() or (alpha is not None and not alpha.is_dir()):
                 fail(f"{fg if not fg.is_dir() else alpha} is not a folder")
             refs, inputs = folder_refs(fg, alpha), [describe_input(fg)] + ([describe_input(alpha)] if alpha else [])
-        result, rows = refit_objects(refs, out, method=method, options=options, workers=workers, scheduler=scheduler,
-                                     progress=progress, provenance={"command": command_line(), "inputs": inputs})
+        result, rows = refit_objects(refs, out, method=method, options=options,
+                                     execution=Execution(workers, scheduler, progress), provenance={"command": command_line(), "inputs": inputs})
     except (DatasetError, DatasetExistsError, ValueError, OSError) as error:
         fail(str(error))
     typer.echo(summary_table(rows))

@@ -14,16 +14,17 @@ import_app = typer.Typer(help="Import folders of images as shard datasets (files
 OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (created; rerun to resume).")]
 
 
-def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path) -> None:
+def _run(name: str, options, workers: int, scheduler: str | None, progress: bool, out: Path) -> None:
     """Import, then report files of other types, and the failures (files that could not be
     paired, then items that failed) with exit 1 if there are any."""
     from datagen.shards.build import DatasetExistsError
     from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
+    from datagen.runner import Execution
 
     importer = get_importer("import", name)
     try:
-        outcome = run_import(importer, options, out, command=command_line(), workers=workers,
-                             scheduler=scheduler, progress=progress)
+        outcome = run_import(importer, options, out, command=command_line(),
+                             execution=Execution(workers, scheduler, progress))
     except NothingToImport as error:
         for problem in error.problems:
             typer.echo(f"failed: {problem}", err=True)

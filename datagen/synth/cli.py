@@ -75,6 +75,7 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
     from datagen.shards import DatasetError
     from datagen.shardtools.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams
+    from datagen.runner import Execution
     from datagen.synth.run import run_synth
 
     if regenerate is not None:
@@ -93,8 +94,7 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = run_synth(kind, objects, backgrounds, out, n, seed, replace(SynthParams(), **params),
-                               workers=workers, scheduler=scheduler, progress=progress, command=command_line(),
-                               codec=codec)
+                               execution=Execution(workers, scheduler, progress), command=command_line(), codec=codec)
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
     except (DatasetError, DatasetExistsError, ValueError) as error:

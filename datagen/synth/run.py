@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from datagen.runner import Execution
 from datagen.synth.recipe import Banks, SynthParams, plan
 from datagen.synth.render import render
 from datagen.synth.storage import DEFAULT_CODECS
@@ -56,9 +57,7 @@ def run_synth(
     n: int,
     seed: int = 0,
     params: SynthParams = SynthParams(),
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = True,
+    execution: Execution = Execution(),
     shard_size: int = 64,
     command: str | None = None,
     codec: str | None = None,
@@ -95,7 +94,7 @@ def run_synth(
     }
     return write_dataset(
         out, kind, range(n), job, provenance=provenance, shard_size=shard_size,
-        workers=workers, scheduler=scheduler, progress=progress, desc=KIND_DESC[kind],
+        execution=execution, desc=KIND_DESC[kind],
         codec=codec or DEFAULT_CODECS[kind],
     )
 
