@@ -27,8 +27,12 @@ from pathlib import Path
 
 SCHEMA = 1
 
-# Repo-root `manifests/` (editable installs and source checkouts).
-LAYOUT_DIR = Path(__file__).resolve().parents[2] / "manifests"
+# A wheel carries the layouts as `layout_files/` beside this module (setup.py copies them there);
+# a checkout or an editable install has no such folder and reads the top-level `manifests/`,
+# where people edit them. The shipped copy is looked for first: in site-packages, parents[2]
+# is site-packages itself, where a folder named `manifests` could belong to anything.
+_SHIPPED_DIR = Path(__file__).resolve().parent / "layout_files"
+LAYOUT_DIR = _SHIPPED_DIR if _SHIPPED_DIR.is_dir() else Path(__file__).resolve().parents[2] / "manifests"
 
 
 @dataclass(frozen=True)
