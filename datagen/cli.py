@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from datagen.cli_common import command_app, Version
+from datagen.cli_common import Version, command_app
 
 app = command_app("datagen", "Build, verify and inspect training data and benchmarks for matting and interactive segmentation.")
 

@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional, get_type_hints
+from typing import Annotated, Any, NoReturn, Optional, get_type_hints
 
 import typer
 
@@ -90,11 +90,11 @@ def command_with_shared(app: typer.Typer, name: str) -> Callable[[Callable], Cal
         added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
                                    annotation=shared_hints[f.name]) for f in dataclasses.fields(shared_type)]
 
-        @functools.wraps(body)
-        def command(**options) -> None:
+        def run(**options) -> None:
             shared = shared_type(**{p.name: options.pop(p.name) for p in added})
             body(**options, shared=shared)
 
+        command: Any = functools.wraps(body)(run)  # Any: the signature below is set by hand
         command.__signature__ = inspect.Signature(own + added)
         command.__annotations__ = {p.name: p.annotation for p in own + added}
         app.command(name)(command)
@@ -132,7 +132,7 @@ def one_line_error(error: BaseException) -> str | None:
     if code is None:  # h5py puts the C errno in its message: "... errno = 28, error message = ..."
         found = re.search(r"errno = (\d+)", text)
         code = int(found.group(1)) if found else None
-    reason = _ERRNO_HINTS.get(code) or error.strerror or text
+    reason = (_ERRNO_HINTS.get(code) if code is not None else None) or error.strerror or text
     return f"{error.filename}: {reason}" if error.filename else reason
 
 
@@ -161,7 +161,7 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print one clear error line and exit with status 2 (bad usage / bad input)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)

@@ -130,15 +130,17 @@ def get_importer(command: str, name: str) -> Importer:
 def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = print) -> Plan:
     """Check the inputs (against the dataset layout, for `build` importers) and list the work."""
     root = getattr(options, "root", None)
-    if importer.command == "build" and not Path(root).is_dir():
+    if importer.command == "build" and (root is None or not Path(root).is_dir()):
         raise ImporterError(f"--root {root}: no such folder")
     checked: list[str] = []
 
     def check(layout: str, parts: list[str], extra_roots: dict[str, Path] | None = None):
         from datagen.datasets import layouts
 
+        if root is None:
+            raise ImporterError(f"{importer.name}: only an importer with a --root can check it against a dataset layout")
         checked.append(layout)
-        return layouts.require(layout, root, parts, extra_roots, warn=warn)
+        return layouts.require(layout, Path(root), parts, extra_roots, warn=warn)
 
     plan = importer.plan(options, check)
     plan.layout = checked[0] if checked else None

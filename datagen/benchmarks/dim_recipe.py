@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,7 +58,7 @@ def prepare_background(bg: Image.Image, fg_w: int, fg_h: int) -> tuple[np.ndarra
     if size is not None:
         from PIL import Image
 
-        bg = bg.resize(size, Image.BICUBIC)
+        bg = bg.resize(size, Image.Resampling.BICUBIC)
     array = np.asarray(bg)[:fg_h, :fg_w]
     return np.ascontiguousarray(array), size
 

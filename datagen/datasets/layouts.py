@@ -136,8 +136,8 @@ def _decode_problem(path: Path, decode: str | None) -> str | None:
     if decode == "image":
         from PIL import Image
         try:
-            with Image.open(path) as im:
-                im.size  # header parsed by open()
+            with Image.open(path):  # open() parses the header
+                pass
         except Exception as exc:  # noqa: BLE001 - any decoder failure means malformed
             return f"not a readable image ({type(exc).__name__}: {exc})"
     elif decode and decode.startswith("mat:"):
@@ -253,25 +253,23 @@ def _check_namelist(root: Path, extra_roots: dict[str, Path], spec: dict, report
         report.problems.append(Problem("malformed", rel, f"{len(names)} names, the dataset ships {spec['count']}",
                                        identified=False))
     suffixes = spec.get("suffixes") or [""] * len(spec.get("in", []))
-    for where, suffix in zip(spec.get("in", []), suffixes):
+    for where, suffix in zip(spec.get("in", []), suffixes, strict=True):
         alternatives = [_resolve(root, extra_roots, w) for w in where.split("|")]
-        if any(base is None for base, _ in alternatives):
-            label = " or ".join(lab for _, lab in alternatives)
+        label = " or ".join(lab for _, lab in alternatives)
+        bases = [base for base, _ in alternatives if base is not None]
+        if len(bases) < len(alternatives):
             report.problems.append(Problem("missing", label, f"needed for {rel}: pass the folder (e.g. --backgrounds)"))
             continue
-        if not any(base.is_dir() for base, _ in alternatives):
+        folders = [base for base in bases if base.is_dir()]
+        if not folders:
             continue  # the folder itself is reported by _check_folder (or is an absent extra root)
-        listing = set()
-        for base, _ in alternatives:
-            if base.is_dir():
-                listing |= {p.name for p in base.iterdir()}
+        listing = {p.name for folder in folders for p in folder.iterdir()}
         for name in names:
             if not name.strip():
                 continue
             candidates = [name + suffix] + [name.replace(a, b, 1) + suffix
                                             for a, b in spec.get("aliases", {}).items() if name.startswith(a)]
             if not any(c in listing for c in candidates):
-                label = " or ".join(lab for _, lab in alternatives)
                 report.problems.append(Problem("missing", f"{label}/{name + suffix}", f"listed in {rel}"))
 
 

@@ -64,7 +64,7 @@ def read_struct_field(path: str | Path, variable: str, field: str, index: int = 
 def label_areas(labels: np.ndarray) -> dict[int, int]:
     """Pixel count of every non-zero label."""
     values, counts = np.unique(labels, return_counts=True)
-    return {int(v): int(c) for v, c in zip(values, counts) if v != 0}
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True) if v != 0}
 
 
 def list_items(root: Path, split: str, min_area: int = 1) -> tuple[list[Instance], int]:

@@ -57,7 +57,7 @@ def background_sample(index: int, *, seed: int, size: tuple[int, int], photos: b
 def build_object_bank(out: str | os.PathLike, n: int = 24, size: tuple[int, int] = (320, 320), seed: int = 0,
                       execution: Execution = Execution(), command: str | None = None) -> WriteResult:
     """Write `n` demo objects (`fg`, `alpha`, ids `demo_obj_0000`...) as an `objects` dataset."""
-    return _build(out, "objects", n, partial(object_sample, seed=seed, size=tuple(size)), size, seed,
+    return _build(out, "objects", n, partial(object_sample, seed=seed, size=(size[0], size[1])), size, seed,
                   execution, command, "demo objects")
 
 
@@ -66,7 +66,7 @@ def build_background_bank(out: str | os.PathLike, n: int = 24, size: tuple[int, 
                           photos: bool = True) -> WriteResult:
     """Write `n` backgrounds (`image`, ids `demo_bg_0000`...) as a `backgrounds` dataset:
     procedural scenes, with every 4th a bundled-photo crop unless `photos` is False."""
-    return _build(out, "backgrounds", n, partial(background_sample, seed=seed, size=tuple(size), photos=photos),
+    return _build(out, "backgrounds", n, partial(background_sample, seed=seed, size=(size[0], size[1]), photos=photos),
                   size, seed, execution, command, "demo backgrounds", {"photos": photos})
 
 

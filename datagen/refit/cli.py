@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 import typer
 
 from datagen.cli_common import Progress, Scheduler, Workers, exit_on_failures, fail
-from datagen.provenance import command_line, describe_input
 from datagen.foreground.solvers import methods_help
+from datagen.provenance import command_line, describe_input
 
 
 def refit_foregrounds(
@@ -53,13 +53,14 @@ def refit_foregrounds(
     from datagen.refit.objects import dataset_refs, folder_refs
     from datagen.refit.report import REPORT, summary_table
     from datagen.runner import Execution
-    from datagen.shards.build import DatasetExistsError
     from datagen.shards import DatasetError
+    from datagen.shards.build import DatasetExistsError
 
     try:
         if src is not None:
             refs, inputs = dataset_refs(src), [describe_input(src)]
         else:
+            assert fg is not None  # exactly one of SRC and --fg, checked above
             if not fg.is_dir() or (alpha is not None and not alpha.is_dir()):
                 fail(f"{fg if not fg.is_dir() else alpha} is not a folder")
             refs, inputs = folder_refs(fg, alpha), [describe_input(fg)] + ([describe_input(alpha)] if alpha else [])

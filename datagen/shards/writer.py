@@ -17,7 +17,15 @@ import numpy as np
 
 from datagen.files import file_digest
 from datagen.shards.layout import (
-    as_json_text, fixed_text, ids_digest, json_digest_name, parse_codec_spec, sample_key, shard_name, temp_name, text_digest,
+    as_json_text,
+    fixed_text,
+    ids_digest,
+    json_digest_name,
+    parse_codec_spec,
+    sample_key,
+    shard_name,
+    temp_name,
+    text_digest,
 )
 from datagen.shards.schema import FORMAT_NAME, SCHEMA_VERSION
 from datagen.shards.tiles import write_array

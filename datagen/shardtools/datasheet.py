@@ -118,7 +118,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def _histogram_rows(values: list[float]) -> list[list]:
     counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=COVERAGE_BINS)
-    return [[f"{lo:.1f}-{hi:.1f}", int(count)] for lo, hi, count in zip(COVERAGE_BINS[:-1], COVERAGE_BINS[1:], counts)]
+    return [[f"{lo:.1f}-{hi:.1f}", int(count)] for lo, hi, count in zip(COVERAGE_BINS[:-1], COVERAGE_BINS[1:], counts, strict=True)]
 
 
 def _digest_of(entry: dict) -> str:
@@ -220,7 +220,7 @@ def plot_statistics(stats: dict, path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
-    for axis, panel in zip(axes[0], panels):
+    for axis, panel in zip(axes[0], panels, strict=True):
         if panel == "coverage":
             axis.hist(np.clip(stats["coverage"], 0, 1), bins=COVERAGE_BINS, color="#4a7")
             axis.set(title=f"{stats['matte_field']} coverage", xlabel="mean opacity", ylabel="samples")

@@ -17,9 +17,9 @@ OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (crea
 def _run(name: str, options, workers: int, scheduler: str | None, progress: bool, out: Path) -> None:
     """Import, then report files of other types, and the failures (files that could not be
     paired, then items that failed) with exit 1 if there are any."""
-    from datagen.shards.build import DatasetExistsError
     from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
     from datagen.runner import Execution
+    from datagen.shards.build import DatasetExistsError
 
     importer = get_importer("import", name)
     try:

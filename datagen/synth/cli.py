@@ -71,11 +71,11 @@ synth_matting = _synth_command(
 
 
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
-    from datagen.shards.build import DatasetExistsError
+    from datagen.runner import Execution
     from datagen.shards import DatasetError
+    from datagen.shards.build import DatasetExistsError
     from datagen.shardtools.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams
-    from datagen.runner import Execution
     from datagen.synth.run import run_synth
 
     if regenerate is not None:

@@ -28,6 +28,7 @@ import numpy as np
 
 from datagen.compose.augment import blur, jpeg, noise, photometric
 from datagen.compose.placement import MARGIN, Patch, Placement, object_box, scale_for_area, to_uint8, warp_object
+from datagen.shards.reader import Dataset
 from datagen.synth.schedule import primary_object
 
 
@@ -65,8 +66,8 @@ class SynthParams:
 class Banks:
     """The two input datasets (``datagen.shards.Dataset``; picklable, opened lazily)."""
 
-    objects: object
-    backgrounds: object
+    objects: Dataset
+    backgrounds: Dataset
 
     @property
     def has_fg_full(self) -> bool:

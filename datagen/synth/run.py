@@ -112,7 +112,7 @@ def regenerate(dataset: str | os.PathLike, sample: str, objects: str | None = No
     recorded = [entry.get("fingerprint") for entry in prov.get("inputs", [])] or [None, None]
     paths = [objects or prov["params"]["objects"], backgrounds or prov["params"]["backgrounds"]]
     banks = open_banks(*(str(Path(p).resolve()) for p in paths))
-    for path, bank, expected in zip(paths, (banks.objects, banks.backgrounds), recorded):
+    for path, bank, expected in zip(paths, (banks.objects, banks.backgrounds), recorded, strict=True):
         if expected is not None and bank.manifest.get("fingerprint") != expected:
             raise ValueError(f"{path}: this bank differs from the one {dataset} was made from")
     stored = ds.get(sample)
