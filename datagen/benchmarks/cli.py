@@ -23,7 +23,7 @@ def build(
     annotations: Annotated[Optional[Path], typer.Option("--annotations", help="coco: a COCO-format annotation JSON (polygons or RLE); --root is then its image folder.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="sbd: train|val (default val); alphamatting: training|test (default training).")] = None,
     resolution: Annotated[str, typer.Option("--resolution", help="alphamatting: lowres|highres archives.")] = "lowres",
-    trimaps: Annotated[list[str], typer.Option("--trimaps", callback=comma_list, help="alphamatting: which trimap sets, comma-separated or repeated (one sample per image and trimap).")] = ("1", "2", "3"),
+    trimaps: Annotated[Optional[list[str]], typer.Option("--trimaps", callback=comma_list, help="alphamatting: which trimap sets, comma-separated or repeated (one sample per image and trimap; default 1,2,3).")] = None,
     min_area: Annotated[int, typer.Option("--min-area", min=1, help="sbd/coco: drop instances with fewer pixels than this (default 1 keeps every non-empty instance).")] = 1,
     per_object: Annotated[Optional[int], typer.Option("--per-object", min=1, help="dim-train: only the first K of each object's 100 backgrounds.")] = None,
     objects: Annotated[Optional[Path], typer.Option("--objects", help="dim-train: take foregrounds from this objects dataset's fg_full (refit bank), matched by name stem.")] = None,
@@ -47,13 +47,13 @@ def build(
     from datagen.shards.build import DatasetExistsError
     from datagen.shardtools.datasheet import write_datasheet
 
-    unknown = [k for k in trimaps if k not in {str(n) for n in TRIMAP_SETS}]
+    unknown = [k for k in trimaps or () if k not in {str(n) for n in TRIMAP_SETS}]
     if unknown:
         fail(f"--trimaps takes the trimap sets {', '.join(map(str, TRIMAP_SETS))} (comma-separated or repeated), "
              f"got {', '.join(map(repr, unknown))}")
-    wanted = tuple(int(k) for k in trimaps)
+    wanted = tuple(int(k) for k in trimaps) if trimaps else TRIMAP_SETS
     given = {"root": root, "backgrounds": backgrounds, "annotations": annotations, "split": split, "resolution": resolution,
-             "trimaps": tuple(trimaps), "min_area": min_area, "per_object": per_object, "objects": objects,
+             "trimaps": trimaps, "min_area": min_area, "per_object": per_object, "objects": objects,
              "trimap_radius": trimap_radius, "names": names}
     try:
         importer = get_importer("build", name)
