@@ -69,3 +69,21 @@ def test_a_new_dataset_is_one_file(tmp_path, monkeypatch):
         importing._registry.cache_clear()
         sys.modules.pop("extra_importers.toy", None)
         sys.modules.pop("extra_importers", None)
+
+
+def test_a_layout_check_needs_a_root():
+    """Only an importer with a --root (a `build` importer) can check a copy against a dataset
+    layout; one without says so instead of checking the current folder."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class NoRoot:
+        folder: str = "x"
+
+    def plan(options, check):
+        check("grabcut", ["test"])
+        raise AssertionError("check() returned without a root")
+
+    importer = importing.Importer("rootless", "import", "backgrounds", NoRoot, plan)
+    with pytest.raises(importing.ImporterError, match="rootless: only an importer with a --root can check it"):
+        importing.plan_import(importer, NoRoot(), warn=lambda line: None)

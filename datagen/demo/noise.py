@@ -21,8 +21,6 @@ def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float,
     Summing pulls values to the middle, so the sum is stretched by `contrast` around 0.5 and
     clipped: the fields then use the full range.
     """
-    if octaves < 1:
-        raise ValueError(f"octaves must be >= 1, got {octaves}")
     h, w = shape
     total: np.ndarray | None = None
     weight_sum = 0.0
@@ -32,7 +30,7 @@ def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float,
         grid = rng.random((gh, gw), dtype=np.float32) * np.float32(0.5**o)
         total = grid if total is None else cv2.resize(total, (gw, gh), interpolation=cv2.INTER_CUBIC) + grid
         weight_sum += 0.5**o
-    assert total is not None  # octaves >= 1
+    assert total is not None, f"octaves must be >= 1, got {octaves}"
     field = cv2.resize(total, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip((field / np.float32(weight_sum) - 0.5) * contrast + 0.5, 0.0, 1.0)
 
