@@ -34,7 +34,8 @@ def demo_seg(root: Path, n: int = 16, n_objects: int = 6, size: int = 96, seed: 
     objects, backgrounds = demo_banks(root, n_objects=n_objects, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
-        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size), execution=Execution(progress=False))
+        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size),
+                  execution=Execution(progress=False))
     return {"objects": objects, "backgrounds": backgrounds, "seg": root / "seg"}
 
 def real_image(shared_data: Path, name: str = "GT01", width: int = 160) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,7 +57,8 @@ def _real_object(_: int, image: np.ndarray, alpha: np.ndarray) -> dict:
 def real_object_bank(root: Path, shared_data: Path, width: int = 160) -> Path:
     """One real object (the photo as its foreground colour: fine for fitting one sample)."""
     image, alpha, _ = real_image(shared_data, width=width)
-    write_dataset(root / "real", "objects", [0], partial(_real_object, image=image, alpha=alpha), execution=Execution(progress=False))
+    write_dataset(root / "real", "objects", [0], partial(_real_object, image=image, alpha=alpha),
+                  execution=Execution(progress=False))
     return root / "real"
 
 
@@ -71,5 +73,6 @@ def _benchmark_sample(i: int, seed: int, size: int) -> dict:
 
 def held_out_benchmark(root: Path, n: int = 6, seed: int = 99, size: int = 72) -> Path:
     """Demo objects of another seed (never trained on) over demo backgrounds, benchmark trimaps."""
-    write_dataset(root / "held_out", "benchmark", list(range(n)), partial(_benchmark_sample, seed=seed, size=size), execution=Execution(progress=False))
+    write_dataset(root / "held_out", "benchmark", list(range(n)), partial(_benchmark_sample, seed=seed, size=size),
+                  execution=Execution(progress=False))
     return root / "held_out"

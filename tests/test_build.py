@@ -194,7 +194,8 @@ def test_two_identical_builds_differ_only_in_the_volatile_keys(tmp_path, tree_di
 
     write(tmp_path / "a", n=14, shard_size=3, provenance={"seed": 3, "command": "datagen x --workers 1"})
     time.sleep(1.1)  # a second apart, so that `created` differs too
-    write(tmp_path / "b", n=14, shard_size=3, execution=Execution(workers=2, progress=False), provenance={"seed": 3, "command": "datagen x --workers 2"})
+    write(tmp_path / "b", n=14, shard_size=3,
+          execution=Execution(workers=2, progress=False), provenance={"seed": 3, "command": "datagen x --workers 2"})
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
 
     def leaves(value, path=()):

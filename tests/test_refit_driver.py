@@ -151,6 +151,7 @@ def test_refit_with_local_cluster(bank, tmp_path):
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        result, rows = refit_objects(dataset_refs(bank), tmp_path / "c", method="multilevel", execution=Execution(scheduler=cluster.scheduler_address, progress=False))
+        result, rows = refit_objects(dataset_refs(bank), tmp_path / "c", method="multilevel",
+                                     execution=Execution(scheduler=cluster.scheduler_address, progress=False))
     assert result.n_samples == 4 and all(row["status"] == "ok" for row in rows)
     assert all(row["sweeps"] > 0 and "iterations" not in row for row in rows)

@@ -46,7 +46,8 @@ class GrabCutSample:
 @pytest.fixture(scope="session")
 def grabcut_shards(shared_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("grabcut") / "ds"
-    result = write_dataset(out, "benchmark", list(STEMS), GrabCutSample(shared_data / "grabcut"), shard_size=2, execution=Execution(progress=False), provenance={"command": "test", "seed": 5, "params": {"source": "grabcut", "size": 512}})
+    result = write_dataset(out, "benchmark", list(STEMS), GrabCutSample(shared_data / "grabcut"), shard_size=2,
+                           execution=Execution(progress=False), provenance={"command": "test", "seed": 5, "params": {"source": "grabcut", "size": 512}})
     assert result.n_samples == len(STEMS) and not result.failures
     return out
 

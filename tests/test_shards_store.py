@@ -85,7 +85,8 @@ def test_checked_crops_equal_numpy_slicing_at_every_edge(tmp_path, codec):
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (600, 530, 3), dtype=np.uint8)
     alpha = rng.integers(0, 65536, (600, 530), dtype=np.uint16)
-    write_dataset(tmp_path / "ds", "benchmark", [0], lambda _: {"id": "a", "image": image, "alpha": alpha}, execution=Execution(progress=False), codec=codec)
+    write_dataset(tmp_path / "ds", "benchmark", [0], lambda _: {"id": "a", "image": image, "alpha": alpha},
+                  execution=Execution(progress=False), codec=codec)
     checked, unchecked = open_dataset(tmp_path / "ds"), open_dataset(tmp_path / "ds", verify=False)
     windows = [(0, 0, 600, 530), (255, 255, 2, 2), (256, 0, 256, 256), (-20, -30, 100, 300), (590, 520, 50, 50),
                (100, 100, 0, 40), (700, 10, 20, 20)]

@@ -45,7 +45,8 @@ def build_banks(root, n_objects: int = 6, with_fg_full: bool = True) -> tuple[st
 
     objects, backgrounds = str(root / "objects"), str(root / "backgrounds")
     write_dataset(objects, "objects", range(n_objects), obj, execution=Execution(progress=False), provenance={"command": "test"})
-    write_dataset(backgrounds, "backgrounds", range(4), background_sample, execution=Execution(progress=False), provenance={"command": "test"})
+    write_dataset(backgrounds, "backgrounds", range(4), background_sample,
+                  execution=Execution(progress=False), provenance={"command": "test"})
     return objects, backgrounds
 
 

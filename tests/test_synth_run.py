@@ -34,14 +34,17 @@ def reference(banks, tmp_path_factory):
 def test_same_bytes_with_two_workers_and_on_a_cluster(banks, reference, tmp_path, tree_digest, stable_manifest):
     from distributed import LocalCluster
 
-    run_synth("seg", *banks, tmp_path / "w2", n=20, seed=4, params=PARAMS, execution=Execution(workers=2, progress=False), shard_size=6)
+    run_synth("seg", *banks, tmp_path / "w2", n=20, seed=4, params=PARAMS,
+              execution=Execution(workers=2, progress=False), shard_size=6)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run_synth("seg", *banks, tmp_path / "lc", n=20, seed=4, params=PARAMS, execution=Execution(scheduler=cluster.scheduler_address, progress=False), shard_size=6)
+        run_synth("seg", *banks, tmp_path / "lc", n=20, seed=4, params=PARAMS,
+                  execution=Execution(scheduler=cluster.scheduler_address, progress=False), shard_size=6)
     ref = tree_digest(reference)
     assert len(ref) == 4
     assert tree_digest(tmp_path / "w2") == ref == tree_digest(tmp_path / "lc")
     assert stable_manifest(tmp_path / "w2")["shards"] == stable_manifest(reference)["shards"]
-    other = run_synth("seg", *banks, tmp_path / "s5", n=20, seed=5, params=PARAMS, execution=Execution(progress=False), shard_size=6)
+    other = run_synth("seg", *banks, tmp_path / "s5", n=20, seed=5, params=PARAMS,
+                      execution=Execution(progress=False), shard_size=6)
     assert tree_digest(other.path) != ref
 
 
@@ -116,12 +119,14 @@ def test_missing_fg_full_warns_and_bad_objects_are_reported(tmp_path):
 
     objects, backgrounds = build_banks(tmp_path, n_objects=3, with_fg_full=False)
     with pytest.warns(UserWarning, match="no fg_full"):
-        result = run_synth("seg", objects, backgrounds, tmp_path / "out", n=3, params=SynthParams(size=32), execution=Execution(progress=False))
+        result = run_synth("seg", objects, backgrounds, tmp_path / "out", n=3, params=SynthParams(size=32),
+                           execution=Execution(progress=False))
     assert result.n_samples == 3
     empty = str(tmp_path / "empty_obj")
     write_dataset(empty, "objects", [0, 1], lambda i: {"id": f"e{i}", "fg": np.zeros((8, 8, 3), np.uint8),
                   "alpha": np.full((8, 8), 255 * i, np.uint8)}, execution=Execution(progress=False))
     with pytest.warns(UserWarning):
-        result = run_synth("seg", empty, backgrounds, tmp_path / "out2", n=4, params=SynthParams(size=32, extra_p=0.0), execution=Execution(progress=False))
+        result = run_synth("seg", empty, backgrounds, tmp_path / "out2", n=4, params=SynthParams(size=32, extra_p=0.0),
+                           execution=Execution(progress=False))
     assert result.n_samples == 2 and len(result.failures) == 2
     assert all("object e0" in failure.error and "empty" in failure.error for failure in result.failures)

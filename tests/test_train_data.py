@@ -224,7 +224,8 @@ def test_matting_shards(tmp_path, demo_banks):
     from datagen.synth.run import run_synth
 
     objects, backgrounds = demo_banks
-    run_synth("matting", objects, backgrounds, tmp_path / "matting", n=3, params=SynthParams(size=96), execution=Execution(progress=False))
+    run_synth("matting", objects, backgrounds, tmp_path / "matting", n=3, params=SynthParams(size=96),
+              execution=Execution(progress=False))
     data = MattingData(SMALL, matting=tmp_path / "matting", seed=0)
     assert len(data) == 3 * 2
     for index in range(len(data)):

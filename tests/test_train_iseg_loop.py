@@ -194,8 +194,10 @@ def _bench_sample(i: int, size: tuple[int, int]) -> dict:
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     root = tmp_path_factory.mktemp("segdata")
-    write_dataset(root / "square", "benchmark", [0, 1], partial(_bench_sample, size=(24, 24)), execution=Execution(progress=False))
-    write_dataset(root / "wide", "benchmark", [0, 1, 2], partial(_bench_sample, size=(24, 40)), execution=Execution(progress=False))
+    write_dataset(root / "square", "benchmark", [0, 1], partial(_bench_sample, size=(24, 24)),
+                  execution=Execution(progress=False))
+    write_dataset(root / "wide", "benchmark", [0, 1, 2], partial(_bench_sample, size=(24, 40)),
+                  execution=Execution(progress=False))
     return root
 
 

@@ -151,7 +151,8 @@ def main() -> None:
             out = root / f"shards-{codec}"
             start = time.perf_counter()
             maker = Pair(sources)
-            write_dataset(out, "benchmark", list(range(args.n)), lambda i: {k: v for k, v in maker(i).items() if k in ("id", "image", "alpha")}, execution=Execution(progress=False), codec=codec, shard_size=16)
+            write_dataset(out, "benchmark", list(range(args.n)), lambda i: {k: v for k, v in maker(i).items() if k in ("id", "image", "alpha")},
+                          execution=Execution(progress=False), codec=codec, shard_size=16)
             write_speed = args.n / (time.perf_counter() - start)
             # Every read checks its tiles; the zstd store is also read unchecked (verify=False),
             # interleaved with the checked reads so that machine load hits both alike.

@@ -164,7 +164,8 @@ def main() -> None:
         print(f"banks ({args.banks}): {len(banks.objects)} objects {banks.objects.shape(0, 'alpha')}, fields "
               f"{banks.objects.fields}; {len(banks.backgrounds)} backgrounds")
         warnings.simplefilter("ignore")  # the demo bank has no fg_full: warned once per run otherwise
-        run_synth("seg", objects, bgs, root / "warmup", 4, params=SynthParams(size=64), execution=Execution(progress=False))  # JIT cache, opens
+        run_synth("seg", objects, bgs, root / "warmup", 4, params=SynthParams(size=64),
+                  execution=Execution(progress=False))  # JIT cache, opens
         for size in args.sizes:
             n = args.n if size <= 512 else max(args.n // 4, 10)
             params = SynthParams(size=size)
