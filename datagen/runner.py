@@ -3,7 +3,8 @@
 `map_tasks` runs a function over a list of tasks in-process (`workers=1`), on a local
 dask.distributed cluster (`workers=N`), or on an existing cluster (`scheduler=ADDRESS`).
 Results come back in task order whatever finishes first, so callers that write outputs in
-that order are independent of the worker count.
+that order are independent of the worker count. `Execution` bundles those three choices (and
+whether to show progress) so that the functions above the runner take and pass on one value.
 """
 
 from __future__ import annotations
@@ -11,12 +12,28 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a job runs, not what it makes: outputs are byte-identical for any of these values, so
+    they travel together through every signature between a command and `map_tasks` (and are
+    left out of fingerprints and resume checks).
+
+    `workers=1` runs in-process, N > 1 on a local dask cluster of N processes; `scheduler` is
+    the address of an existing dask.distributed cluster (it overrides `workers`); `progress`
+    shows a progress bar. `map_tasks` checks the values when the work starts."""
+
+    workers: int = 1
+    scheduler: str | None = None
+    progress: bool = True
 
 
 def map_tasks(

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from datagen.build import write_dataset
-from datagen.runner import shared_cluster
+from datagen.shards.build import write_dataset
+from datagen.runner import Execution, shared_cluster
 from datagen.shards import DatasetError
 from training.evaluation import fanout
 from training.evaluation.fanout import evaluate_benchmark
@@ -69,7 +69,8 @@ def env(tmp_path_factory):
     """A 6-sample benchmark in 3 shards, the build-count folder, and a 2-worker LocalCluster whose
     workers inherit the folder's name (they are spawned after it is set)."""
     root = tmp_path_factory.mktemp("fanout")
-    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), _box_sample, shard_size=2, progress=False)
+    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), _box_sample, shard_size=2,
+                  execution=Execution(progress=False))
     builds = root / "builds"
     builds.mkdir()
     with pytest.MonkeyPatch.context() as mp:

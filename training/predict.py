@@ -20,7 +20,7 @@ from matplotlib.colors import to_rgb
 
 from datagen.compose.convert import quantize_alpha, to_unit_float
 from datagen.imageio import read_image, write_png
-from datagen.shards.preview import checkerboard
+from datagen.shardtools.preview import checkerboard
 from training.evaluation.robots import Click
 from training.inference import MattingPrediction
 from training.drawing import overlay
