@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import importlib
 
-from datagen.cli_common import command_app, Version
+from datagen.cli_common import Version, command_app
 
 app = command_app("datagen", "Build, verify and inspect training data and benchmarks for matting and interactive segmentation.")
 
 # Feature modules that contribute commands, in the order they appear in --help.
 FEATURES = (
-    "datagen.shards.cli",        # shards info / verify / export
+    "datagen.shardtools.cli",    # shards info / verify / export / preview / datasheet
     "datagen.sources.cli",       # import objects / backgrounds / images
     "datagen.demo.cli",          # demo
-    "datagen.manifests_cli",     # manifests check
+    "datagen.datasets.cli",      # manifests (alias layouts) list / check
     "datagen.refit.cli",         # refit-foregrounds, spill-report
     "datagen.synth.cli",         # synth-seg, synth-matting
     "datagen.benchmarks.cli",    # build NAME

@@ -5,18 +5,14 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
-import hashlib
 import inspect
-import os
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional, get_type_hints
+from typing import Annotated, Any, NoReturn, Optional, get_type_hints
 
 import typer
-
-from datagen.files import file_digest
 
 Workers = Annotated[
     int,
@@ -94,11 +90,11 @@ def command_with_shared(app: typer.Typer, name: str) -> Callable[[Callable], Cal
         added = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
                                    annotation=shared_hints[f.name]) for f in dataclasses.fields(shared_type)]
 
-        @functools.wraps(body)
-        def command(**options) -> None:
+        def run(**options) -> None:
             shared = shared_type(**{p.name: options.pop(p.name) for p in added})
             body(**options, shared=shared)
 
+        command: Any = functools.wraps(body)(run)  # Any: the signature below is set by hand
         command.__signature__ = inspect.Signature(own + added)
         command.__annotations__ = {p.name: p.annotation for p in own + added}
         app.command(name)(command)
@@ -136,7 +132,7 @@ def one_line_error(error: BaseException) -> str | None:
     if code is None:  # h5py puts the C errno in its message: "... errno = 28, error message = ..."
         found = re.search(r"errno = (\d+)", text)
         code = int(found.group(1)) if found else None
-    reason = _ERRNO_HINTS.get(code) or error.strerror or text
+    reason = (_ERRNO_HINTS.get(code) if code is not None else None) or error.strerror or text
     return f"{error.filename}: {reason}" if error.filename else reason
 
 
@@ -160,32 +156,12 @@ def comma_list(values: Optional[list[str]]) -> Optional[list[str]]:
     return items
 
 
-def command_line() -> str:
-    """The command as the user typed it, for provenance."""
-    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-
-
-def describe_input(path: str | os.PathLike) -> dict:
-    """A small, cheap description of an input for provenance: a dataset's manifest digest,
-    a file's digest, or a folder's file count and a digest of names and sizes."""
-    path = Path(path)
-    if (path / "manifest.json").is_file():
-        return {"path": str(path), "dataset_manifest_sha256": file_digest(path / "manifest.json")[0]}
-    if path.is_file():
-        return {"path": str(path), "sha256": file_digest(path)[0]}
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file())
-        listing = "\n".join(f"{p.relative_to(path)}\t{p.stat().st_size}" for p in files)
-        return {"path": str(path), "files": len(files), "listing_sha256": hashlib.sha256(listing.encode()).hexdigest()}
-    return {"path": str(path), "missing": True}
-
-
 def plural(count: int, word: str) -> str:
     """`1 sample`, `2 samples`: counts in messages read as English."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print one clear error line and exit with status 2 (bad usage / bad input)."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)

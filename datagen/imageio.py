@@ -93,7 +93,7 @@ def checked_trimap(path: str | os.PathLike, trimap: np.ndarray, reference: str, 
     if trimap.dtype != np.uint8:
         raise ImageError(path, f"trimap must be 8-bit, got {trimap.dtype}")
     try:
-        return check_trimap(trimap, tuple(reference_shape[:2]))
+        return check_trimap(trimap, (reference_shape[0], reference_shape[1]))
     except ValueError as error:
         raise ImageError(path, str(error)) from None
 

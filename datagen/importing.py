@@ -16,8 +16,8 @@ once, here:
   the parameters and inputs recorded in provenance, listing problems (a file that could not
   be paired: recorded in the manifest's `failures` with the items that fail later, and
   reported while the rest is written) and skipped files (not of a type read: reported and
-  recorded in provenance). `check(manifest, parts, extra_roots)` checks the copy against a
-  manifest and must come before any listing that trusts the layout.
+  recorded in provenance). `check(layout, parts, extra_roots)` checks the copy against a
+  dataset layout (`manifests/<layout>.json`) and must come before any listing that trusts it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from datagen.runner import Execution
 
 if TYPE_CHECKING:
     from datagen.shards.manifest import Failure
@@ -49,7 +51,7 @@ class NothingToImport(ImporterError):
         self.problems = problems
 
 
-Check = Callable[..., Any]  # check(manifest name, parts, extra_roots=None) -> manifests.Report
+Check = Callable[..., Any]  # check(layout name, parts, extra_roots=None) -> layouts.Report
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class Plan:
     problems: list[Failure] = field(default_factory=list)  # listing problems: reported, recorded as failures
     skipped: list[str] = field(default_factory=list)       # files of other types, one line a folder: reported
     finish: Callable[[Path], list[str]] | None = None      # after writing; returns lines to print
-    manifest: str | None = None                            # the source manifest checked (set by plan_import)
+    layout: str | None = None                              # the dataset layout checked (set by plan_import)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Importer:
     """A registered importer: `datagen <command> <name>` writes a `kind` dataset."""
 
     name: str
-    command: str                                  # "build" (named dataset with a manifest) or "import" (folders)
+    command: str                                  # "build" (named dataset with a layout) or "import" (folders)
     kind: str
     options: type                                 # frozen dataclass of the options it takes
     plan: Callable[[Any, Check], Plan]
@@ -126,20 +128,22 @@ def get_importer(command: str, name: str) -> Importer:
 
 
 def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = print) -> Plan:
-    """Check the inputs (against the manifest, for `build` importers) and list the work."""
+    """Check the inputs (against the dataset layout, for `build` importers) and list the work."""
     root = getattr(options, "root", None)
-    if importer.command == "build" and not Path(root).is_dir():
+    if importer.command == "build" and (root is None or not Path(root).is_dir()):
         raise ImporterError(f"--root {root}: no such folder")
     checked: list[str] = []
 
-    def check(manifest: str, parts: list[str], extra_roots: dict[str, Path] | None = None):
-        from datagen.datasets import manifests
+    def check(layout: str, parts: list[str], extra_roots: dict[str, Path] | None = None):
+        from datagen.datasets import layouts
 
-        checked.append(manifest)
-        return manifests.require(manifest, root, parts, extra_roots, warn=warn)
+        if root is None:
+            raise ImporterError(f"{importer.name}: only an importer with a --root can check it against a dataset layout")
+        checked.append(layout)
+        return layouts.require(layout, Path(root), parts, extra_roots, warn=warn)
 
     plan = importer.plan(options, check)
-    plan.manifest = checked[0] if checked else None
+    plan.layout = checked[0] if checked else None
     if not plan.items:
         message = (f"{importer.name}: nothing to build under {root}" if importer.command == "build"
                    else "nothing to import: no file could be paired")
@@ -149,36 +153,36 @@ def plan_import(importer: Importer, options: Any, warn: Callable[[str], None] = 
 
 @dataclass
 class Outcome:
-    result: Any                 # datagen.build.WriteResult; its failures start with `problems`
+    result: Any                 # datagen.shards.build.WriteResult; its failures start with `problems`
     problems: list[Failure]     # listing problems: files that could not be paired
     skipped: list[str]          # files of other types (also recorded in the manifest's provenance)
     lines: list[str]            # what the plan's finish step reported
 
 
-def run_import(importer: Importer, options: Any, out: str | Path, *, command: str = "", workers: int = 1,
-               scheduler: str | None = None, progress: bool = True, warn: Callable[[str], None] = print,
+def run_import(importer: Importer, options: Any, out: str | Path, *, command: str = "",
+               execution: Execution = Execution(), warn: Callable[[str], None] = print,
                shard_size: int = 64) -> Outcome:
     """Plan, write (parallel, resumable, deterministic) and finish one import."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     plan = plan_import(importer, options, warn=warn)
     result = write_dataset(out, importer.kind, plan.items, plan.make_sample, provenance=_provenance(importer, options, plan, command),
-                           failures=plan.problems, shard_size=shard_size, workers=workers, scheduler=scheduler, progress=progress,
+                           failures=plan.problems, shard_size=shard_size, execution=execution,
                            desc=f"{'building' if importer.command == 'build' else 'importing'} {importer.name}")
     return Outcome(result, plan.problems, plan.skipped, plan.finish(Path(out)) if plan.finish else [])
 
 
 def _provenance(importer: Importer, options: Any, plan: Plan, command: str) -> dict:
-    """Provenance of an import. `build` importers also record their name, --root and manifest."""
-    from datagen.cli_common import describe_input
+    """Provenance of an import. `build` importers also record their name, --root and dataset layout."""
+    from datagen.provenance import describe_input
 
     if importer.command == "build":
         provenance = {"command": command, "params": {"benchmark": importer.name, **plan.params},
                       "inputs": [describe_input(path) for path in [options.root, *plan.inputs]]}
-        if plan.manifest:
-            from datagen.datasets.manifests import load_manifest
+        if plan.layout:  # recorded under its historical key: manifests of existing datasets hold it
+            from datagen.datasets.layouts import load_layout
 
-            provenance["source_manifest"] = {"name": plan.manifest, "version": load_manifest(plan.manifest)["version"]}
+            provenance["source_manifest"] = {"name": plan.layout, "version": load_layout(plan.layout)["version"]}
     else:
         provenance = {"command": command, "params": plan.params, "inputs": [describe_input(path) for path in plan.inputs]}
     if plan.skipped:  # only when there are any, so clean imports keep their bytes

@@ -3,7 +3,8 @@
 `map_tasks` runs a function over a list of tasks in-process (`workers=1`), on a local
 dask.distributed cluster (`workers=N`), or on an existing cluster (`scheduler=ADDRESS`).
 Results come back in task order whatever finishes first, so callers that write outputs in
-that order are independent of the worker count.
+that order are independent of the worker count. `Execution` bundles those three choices (and
+whether to show progress) so that the functions above the runner take and pass on one value.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class Execution:
-    """Where and how visibly a command's work runs, apart from what it computes: ``workers``
-    local processes (1: this one), or an existing dask cluster at ``scheduler``; ``progress``:
-    a tqdm bar. One object, so that these three travel together through every layer between the
-    command line and :func:`map_tasks`."""
+    """How a job runs, not what it makes: outputs are byte-identical for any of these values, so
+    they travel together through every signature between a command and `map_tasks` (and are
+    left out of fingerprints and resume checks).
+
+    `workers=1` runs in-process, N > 1 on a local dask cluster of N processes; `scheduler` is
+    the address of an existing dask.distributed cluster (it overrides `workers`); `progress`
+    shows a progress bar. `map_tasks` checks the values when the work starts."""
 
     workers: int = 1
     scheduler: str | None = None

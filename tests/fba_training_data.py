@@ -9,7 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.demo.banks import background_sample, build_background_bank, build_object_bank, object_sample
 from datagen.imageio import read_alpha, read_image
@@ -21,8 +22,8 @@ ALPHAMATTING = "alphamatting_training_lowres"
 
 def demo_banks(root: Path, n_objects: int = 6, size: int = 96, seed: int = 0) -> tuple[Path, Path]:
     """A procedural objects bank and backgrounds bank (kinds cycle, so 6 objects hold them all)."""
-    build_object_bank(root / "objects", n=n_objects, size=(size, size), seed=seed, progress=False)
-    build_background_bank(root / "backgrounds", n=6, size=(size, size + 32), seed=seed, progress=False)
+    build_object_bank(root / "objects", n=n_objects, size=(size, size), seed=seed, execution=Execution(progress=False))
+    build_background_bank(root / "backgrounds", n=6, size=(size, size + 32), seed=seed, execution=Execution(progress=False))
     return root / "objects", root / "backgrounds"
 
 
@@ -33,7 +34,8 @@ def demo_seg(root: Path, n: int = 16, n_objects: int = 6, size: int = 96, seed: 
     objects, backgrounds = demo_banks(root, n_objects=n_objects, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")       # the demo bank has no fg_full; irrelevant for masks
-        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size), progress=False)
+        run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size),
+                  execution=Execution(progress=False))
     return {"objects": objects, "backgrounds": backgrounds, "seg": root / "seg"}
 
 def real_image(shared_data: Path, name: str = "GT01", width: int = 160) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,7 +57,8 @@ def _real_object(_: int, image: np.ndarray, alpha: np.ndarray) -> dict:
 def real_object_bank(root: Path, shared_data: Path, width: int = 160) -> Path:
     """One real object (the photo as its foreground colour: fine for fitting one sample)."""
     image, alpha, _ = real_image(shared_data, width=width)
-    write_dataset(root / "real", "objects", [0], partial(_real_object, image=image, alpha=alpha), progress=False)
+    write_dataset(root / "real", "objects", [0], partial(_real_object, image=image, alpha=alpha),
+                  execution=Execution(progress=False))
     return root / "real"
 
 
@@ -71,5 +74,5 @@ def _benchmark_sample(i: int, seed: int, size: int) -> dict:
 def held_out_benchmark(root: Path, n: int = 6, seed: int = 99, size: int = 72) -> Path:
     """Demo objects of another seed (never trained on) over demo backgrounds, benchmark trimaps."""
     write_dataset(root / "held_out", "benchmark", list(range(n)), partial(_benchmark_sample, seed=seed, size=size),
-                  progress=False)
+                  execution=Execution(progress=False))
     return root / "held_out"

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from datagen.runner import Execution
 from datagen.benchmarks import composition1k, dim_recipe
 from datagen.compose.trimap import trimap_from_alpha
-from datagen.datasets.manifests import InputsError
+from datagen.datasets.layouts import InputsError
 from datagen.importing import ImporterError, get_importer, plan_import, run_import
 from datagen.shards import open_dataset
 
@@ -28,7 +29,8 @@ NAMELISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dim-namel
 def build(name: str, out: Path, *, warn=lambda line: None, workers: int = 1, shard_size: int = 64, **options):
     """`datagen build NAME` in-process: (WriteResult, finish lines), with listing problems checked absent."""
     importer = get_importer("build", name)
-    outcome = run_import(importer, importer.options(**options), out, progress=False, warn=warn, workers=workers,
+    outcome = run_import(importer, importer.options(**options), out, warn=warn,
+                         execution=Execution(workers=workers, progress=False),
                          shard_size=shard_size)
     assert not outcome.problems, outcome.problems
     return outcome.result, outcome.lines
@@ -259,9 +261,10 @@ def test_official_names_survive_export_and_the_sha256_list(dim_copy, tmp_path):
 def test_official_names_on_a_dataset_without_them_is_one_clear_error(tmp_path):
     from typer.testing import CliRunner
 
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.cli import app
 
-    write_dataset(tmp_path / "bg", "backgrounds", ["a"], lambda _: {"id": "a", "image": np.zeros((2, 2, 3), np.uint8)}, progress=False)
+    write_dataset(tmp_path / "bg", "backgrounds", ["a"], lambda _: {"id": "a", "image": np.zeros((2, 2, 3), np.uint8)},
+                  execution=Execution(progress=False))
     result = CliRunner().invoke(app, ["shards", "export", str(tmp_path / "bg"), "--out", str(tmp_path / "x"), "--names", "official"])
     assert result.exit_code == 2 and "a: no official name recorded" in result.output and "Traceback" not in result.output

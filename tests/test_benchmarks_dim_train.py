@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from datagen.runner import Execution
 from datagen.benchmarks import dim_train
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.shards import open_dataset
 from test_benchmarks_composition import NAMELISTS, build, plan, reference_composite
 
@@ -82,7 +83,7 @@ def test_dim_train_from_a_refit_bank(dim_train_copy, tmp_path):
         full = rng.integers(0, 65536, fg.shape, dtype=np.uint16)
         return {"id": Path(name).stem, "fg": fg, "alpha": alpha, "fg_full": full}
 
-    write_dataset(tmp_path / "bank", "objects", names, make, progress=False)
+    write_dataset(tmp_path / "bank", "objects", names, make, execution=Execution(progress=False))
     result, _ = build("dim-train", tmp_path / "t", root=root, backgrounds=bgs, per_object=1, objects=tmp_path / "bank")
     assert not result.failures
     ds, bank = open_dataset(tmp_path / "t"), open_dataset(tmp_path / "bank")
@@ -101,7 +102,7 @@ def test_dim_train_lists_missing_objects(dim_train_copy, tmp_path):
     shutil.copytree(root, copy)
     name = (copy / "Training_set" / "training_fg_names.txt").read_text().splitlines()[10]
     (copy / "Training_set" / dim_train.GROUPS[0] / "alpha" / name).unlink()
-    from datagen.datasets.manifests import InputsError
+    from datagen.datasets.layouts import InputsError
 
     with pytest.raises(InputsError, match=f"alpha/{name}: listed in Training_set/training_fg_names.txt"):
         plan("dim-train", root=copy, backgrounds=bgs, per_object=1)

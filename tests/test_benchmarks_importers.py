@@ -211,7 +211,7 @@ def test_missing_mask_is_named_and_blocks_the_build(tmp_path):
     for stem in ("a", "b"):
         Image.fromarray(np.zeros((4, 5, 3), np.uint8)).save(root / "data_GT" / f"{stem}.jpg")
     Image.fromarray(np.zeros((4, 5), np.uint8)).save(root / "boundary_GT" / "a.bmp")
-    from datagen.datasets.manifests import InputsError
+    from datagen.datasets.layouts import InputsError
 
     with pytest.raises(InputsError, match=r"boundary_GT/b\.\*: no file for data_GT/b\.jpg"):
         plan("grabcut", root=root)

@@ -15,7 +15,7 @@ from PIL import Image
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.imageio import read_alpha
 from datagen.shards import open_dataset
-from datagen.shards.datasheet import write_datasheet
+from datagen.shardtools.datasheet import write_datasheet
 from test_benchmarks_composition import build, plan
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -88,7 +88,7 @@ def test_each_set_builds_from_its_official_layout(name, tmp_path):
 
 
 def test_missing_trimap_is_named_and_a_bad_one_fails_its_sample(tmp_path):
-    from datagen.datasets.manifests import InputsError
+    from datagen.datasets.layouts import InputsError
 
     _, files = OFFICIAL["am-2k"]
     _lay_out(tmp_path / "copy", files)

@@ -1,4 +1,4 @@
-"""Building a dataset (datagen.build): the failure policy, reruns, worker-count determinism, resume."""
+"""Building a dataset (datagen.shards.build): the failure policy, reruns, worker-count determinism, resume."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from datagen.build import DatasetExistsError, write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import DatasetExistsError, write_dataset
 from datagen.shards import DatasetError, open_dataset
 from test_shards_store import make_benchmark, write
 
 
 def test_failed_items_are_reported_and_the_rest_written(tmp_path):
     result = write_dataset(
-        tmp_path / "ds", "benchmark", list(range(8)), partial(make_benchmark, fail_on=(2, 5)), progress=False, shard_size=3
+        tmp_path / "ds", "benchmark", list(range(8)), partial(make_benchmark, fail_on=(2, 5)), execution=Execution(progress=False), shard_size=3
     )
     assert result.n_samples == 6
     assert [failure.item for failure in result.failures] == ["2", "5"]
@@ -47,9 +48,9 @@ def test_byte_identical_for_one_two_workers_and_a_cluster(tmp_path, tree_digest,
     from distributed import LocalCluster
 
     write(tmp_path / "w1", n=14, shard_size=3)
-    write(tmp_path / "w2", n=14, shard_size=3, workers=2)
+    write(tmp_path / "w2", n=14, shard_size=3, execution=Execution(workers=2, progress=False))
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
-        write(tmp_path / "cluster", n=14, shard_size=3, scheduler=cluster.scheduler_address)
+        write(tmp_path / "cluster", n=14, shard_size=3, execution=Execution(scheduler=cluster.scheduler_address, progress=False))
     reference = tree_digest(tmp_path / "w1")
     assert len(reference) == 5
     assert tree_digest(tmp_path / "w2") == reference == tree_digest(tmp_path / "cluster")
@@ -61,14 +62,15 @@ import sys, time
 from functools import partial
 sys.path.insert(0, {tests!r})
 from test_shards_store import make_benchmark
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 
 def slow(index):
     time.sleep(0.05)
     return make_benchmark(index)
 
 write_dataset({out!r}, "benchmark", list(range(40)), slow, provenance={{"seed": 3, "command": "x"}},
-              shard_size=4, progress=False)
+              shard_size=4, execution=Execution(progress=False))
 """
 
 
@@ -125,8 +127,8 @@ def test_read_only_out_is_one_line_for_import_synth_seg_and_export(grabcut_folde
     from datagen.cli import app
     from datagen.demo.banks import build_background_bank, build_object_bank
 
-    build_object_bank(tmp_path / "objects", n=2, size=(64, 64), progress=False)
-    build_background_bank(tmp_path / "backgrounds", n=2, size=(96, 96), progress=False)
+    build_object_bank(tmp_path / "objects", n=2, size=(64, 64), execution=Execution(progress=False))
+    build_background_bank(tmp_path / "backgrounds", n=2, size=(96, 96), execution=Execution(progress=False))
     assert run_cli(app, import_args(grabcut_folders, tmp_path / "ds"), capsys)[0] == 0
     commands = [
         import_args(grabcut_folders, READ_ONLY),
@@ -192,7 +194,8 @@ def test_two_identical_builds_differ_only_in_the_volatile_keys(tmp_path, tree_di
 
     write(tmp_path / "a", n=14, shard_size=3, provenance={"seed": 3, "command": "datagen x --workers 1"})
     time.sleep(1.1)  # a second apart, so that `created` differs too
-    write(tmp_path / "b", n=14, shard_size=3, workers=2, provenance={"seed": 3, "command": "datagen x --workers 2"})
+    write(tmp_path / "b", n=14, shard_size=3,
+          execution=Execution(workers=2, progress=False), provenance={"seed": 3, "command": "datagen x --workers 2"})
     assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
 
     def leaves(value, path=()):

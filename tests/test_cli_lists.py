@@ -14,10 +14,11 @@ import typer
 from PIL import Image
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.cli_common import comma_list
-from datagen.shards.export import safe_stem
+from datagen.shardtools.export import safe_stem
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IDS = ("plain", "with, comma", "third")
@@ -57,7 +58,7 @@ def _sample(index: int) -> dict:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lists") / "ds"
-    write_dataset(out, "benchmark", [0, 1, 2], _sample, progress=False)
+    write_dataset(out, "benchmark", [0, 1, 2], _sample, execution=Execution(progress=False))
     return out
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.cli import app
 from datagen.shards import open_dataset
-from datagen.shards.datasheet import dataset_statistics, write_datasheet
+from datagen.shardtools.datasheet import dataset_statistics, write_datasheet
 
 REPO_MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"
 runner = CliRunner()
@@ -51,10 +52,10 @@ EXPECTED_UNKNOWN = [0.25, 8 / 400, 0.0]
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     root = tmp_path_factory.mktemp("datasheet")
-    write_dataset(root / "bench", "benchmark", [0, 1, 2, 3], _sample, progress=False, shard_size=2,
+    write_dataset(root / "bench", "benchmark", [0, 1, 2, 3], _sample, execution=Execution(progress=False), shard_size=2,
                   provenance={"command": "test", "seed": 7, "source_manifest": {"name": "grabcut", "version": 1},
                               "inputs": [{"path": "/nowhere", "sha256": "ab" * 32}]})
-    write_dataset(root / "derived", "benchmark", [0, 1], _sample, progress=False,
+    write_dataset(root / "derived", "benchmark", [0, 1], _sample, execution=Execution(progress=False),
                   provenance={"command": "test derived", "inputs": [{"path": str(root / "bench")}]})
     return root
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import ndimage as ndi
 from typer.testing import CliRunner
 
+from datagen.runner import Execution
 from datagen.demo.backgrounds import PHOTOS, make_background, make_photo_background
 from datagen.demo.banks import build_background_bank, build_object_bank, sample_seed
 from datagen.demo.objects import OBJECT_KINDS, make_object
@@ -149,7 +150,7 @@ def test_banks_read_back_and_regenerate_from_recipe(tmp_path):
     from datagen.shards import open_dataset
 
     n = len(OBJECT_KINDS) + 1
-    result = build_object_bank(tmp_path / "objects", n=n, size=(40, 48), seed=7, progress=False)
+    result = build_object_bank(tmp_path / "objects", n=n, size=(40, 48), seed=7, execution=Execution(progress=False))
     assert result.n_samples == n and not result.failures
     ds = open_dataset(tmp_path / "objects")
     assert ds.kind == "objects" and len(ds) == n
@@ -161,7 +162,7 @@ def test_banks_read_back_and_regenerate_from_recipe(tmp_path):
     assert np.array_equal(sample["fg"], obj.fg) and np.array_equal(sample["alpha"], obj.alpha)
     assert {ds[i]["recipe"]["kind"] for i in range(len(OBJECT_KINDS))} == set(OBJECT_KINDS)
 
-    build_background_bank(tmp_path / "backgrounds", n=4, size=(30, 50), seed=7, progress=False)
+    build_background_bank(tmp_path / "backgrounds", n=4, size=(30, 50), seed=7, execution=Execution(progress=False))
     bgs = open_dataset(tmp_path / "backgrounds")
     assert bgs.kind == "backgrounds" and len(bgs) == 4
     assert np.array_equal(bgs.get("demo_bg_0002")["image"], make_background(sample_seed(7, 2), (30, 50)))
@@ -171,8 +172,8 @@ def test_banks_read_back_and_regenerate_from_recipe(tmp_path):
 
 
 def test_bank_is_byte_identical_with_two_workers(tmp_path):
-    one = build_object_bank(tmp_path / "w1", n=20, size=(24, 24), seed=1, workers=1, progress=False)
-    two = build_object_bank(tmp_path / "w2", n=20, size=(24, 24), seed=1, workers=2, progress=False)
+    one = build_object_bank(tmp_path / "w1", n=20, size=(24, 24), seed=1, execution=Execution(workers=1, progress=False))
+    two = build_object_bank(tmp_path / "w2", n=20, size=(24, 24), seed=1, execution=Execution(workers=2, progress=False))
     shards = sorted(p.name for p in one.path.glob("shard-*.h5"))
     assert len(shards) == 2 and shards == sorted(p.name for p in two.path.glob("shard-*.h5"))
     from datagen.shards import open_dataset
@@ -186,7 +187,7 @@ def test_bank_is_byte_identical_with_two_workers(tmp_path):
 
 
 def test_stages_record_outputs_and_verify_them(tmp_path):
-    ctx = DemoContext(out=tmp_path, n_objects=2, n_backgrounds=0, object_size=(16, 16), progress=False)
+    ctx = DemoContext(out=tmp_path, n_objects=2, n_backgrounds=0, object_size=(16, 16), execution=Execution(progress=False))
     lines: list[str] = []
     done = run_stages(ctx, (("objects", objects_stage),), report=lines.append)
     assert list(done) == ["objects"] and ctx.outputs == {"objects": tmp_path / "objects"}

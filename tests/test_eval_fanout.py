@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from datagen.build import write_dataset
+from datagen.shards.build import write_dataset
 from datagen.runner import Execution, shared_cluster
 from datagen.shards import DatasetError
 from training.evaluation import fanout
@@ -71,7 +71,8 @@ def env(tmp_path_factory):
     """A 6-sample benchmark in 3 shards, the build-count folder, and a 2-worker LocalCluster whose
     workers inherit the folder's name (they are spawned after it is set)."""
     root = tmp_path_factory.mktemp("fanout")
-    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), _box_sample, shard_size=2, progress=False)
+    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), _box_sample, shard_size=2,
+                  execution=Execution(progress=False))
     builds = root / "builds"
     builds.mkdir()
     with pytest.MonkeyPatch.context() as mp:

@@ -11,7 +11,8 @@ import pytest
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from training.cli import app
 from training.evaluation.baselines import GrabCutSeg, PymattingTrimap, RandomWalkerSeg, ScribbleClosedForm
 from training.evaluation.metrics import iou
@@ -81,8 +82,8 @@ def _matting_sample(i):
 @pytest.fixture(scope="module")
 def benchmarks(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
-    write_dataset(root / "iseg", "benchmark", [0, 1, 2], _iseg_sample, progress=False)
-    write_dataset(root / "mat", "benchmark", [0, 1], _matting_sample, progress=False)
+    write_dataset(root / "iseg", "benchmark", [0, 1, 2], _iseg_sample, execution=Execution(progress=False))
+    write_dataset(root / "mat", "benchmark", [0, 1], _matting_sample, execution=Execution(progress=False))
     return root
 
 

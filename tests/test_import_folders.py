@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from datagen.runner import Execution
 from datagen.cli import app
 from datagen.imageio import ImageError, read_alpha, read_image, write_png
 from datagen.shards import open_dataset
@@ -178,7 +179,7 @@ def test_shards_cli_info_verify_export(tmp_path):
     assert result.exit_code == 0, result.output
 
     # Ids normally come from file names; rewrite them to hostile ones through the writer itself.
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     source = open_dataset(tmp_path / "ds")
     def renamed(index):
@@ -187,7 +188,7 @@ def test_shards_cli_info_verify_export(tmp_path):
         sample["alpha"] = (sample["mask"].astype(np.uint16) * 65535)
         return sample
 
-    write_dataset(tmp_path / "hostile", "benchmark", list(range(len(source))), renamed, progress=False)
+    write_dataset(tmp_path / "hostile", "benchmark", list(range(len(source))), renamed, execution=Execution(progress=False))
     info = invoke("shards", "info", tmp_path / "hostile")
     assert info.exit_code == 0 and "benchmark dataset, 5 samples" in info.output and "uint16" in info.output
     assert invoke("shards", "verify", tmp_path / "hostile").exit_code == 0
@@ -218,11 +219,11 @@ def test_verify_cli_reports_corruption_with_exit_1(tmp_path):
 
 
 def test_recipe_exports_as_json(tmp_path):
-    from datagen.build import write_dataset
-    from datagen.shards.export import export_samples
+    from datagen.shards.build import write_dataset
+    from datagen.shardtools.export import export_samples
 
     sample = {"id": "s", "image": np.zeros((2, 2, 3), np.uint8), "mask": np.zeros((2, 2), np.uint8), "alpha": np.zeros((2, 2), np.uint8), "recipe": {"seed": 5}}
-    write_dataset(tmp_path / "ds", "seg", [0], lambda _: sample, progress=False)
+    write_dataset(tmp_path / "ds", "seg", [0], lambda _: sample, execution=Execution(progress=False))
     written = export_samples(open_dataset(tmp_path / "ds"), tmp_path / "out", fields=["recipe"])
     assert [p.name for p in written] == ["s_recipe.json"] and json.loads(written[0].read_text()) == {"seed": 5}
 

@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from datagen import importing
+from datagen.runner import Execution
 
 BUILD = {"composition-1k", "icomp-100", "dim-train", "grabcut", "berkeley", "sbd", "coco", "coco-mval", "davis", "alphamatting",
          "aim-500", "am-2k", "p3m-500-p", "p3m-500-np", "ppm-100", "distinctions-646"}
@@ -59,7 +60,7 @@ def test_a_new_dataset_is_one_file(tmp_path, monkeypatch):
     importing._registry.cache_clear()
     try:
         toy = importing.get_importer("build", "toy")
-        outcome = importing.run_import(toy, toy.options(root=tmp_path), tmp_path / "out", progress=False)
+        outcome = importing.run_import(toy, toy.options(root=tmp_path), tmp_path / "out", execution=Execution(progress=False))
         assert outcome.result.n_samples == 2 and outcome.problems == outcome.result.failures == [] and outcome.skipped == []
         from datagen.shards import open_dataset
 
@@ -69,3 +70,21 @@ def test_a_new_dataset_is_one_file(tmp_path, monkeypatch):
         importing._registry.cache_clear()
         sys.modules.pop("extra_importers.toy", None)
         sys.modules.pop("extra_importers", None)
+
+
+def test_a_layout_check_needs_a_root():
+    """Only an importer with a --root (a `build` importer) can check a copy against a dataset
+    layout; one without says so instead of checking the current folder."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class NoRoot:
+        folder: str = "x"
+
+    def plan(options, check):
+        check("grabcut", ["test"])
+        raise AssertionError("check() returned without a root")
+
+    importer = importing.Importer("rootless", "import", "backgrounds", NoRoot, plan)
+    with pytest.raises(importing.ImporterError, match="rootless: only an importer with a --root can check it"):
+        importing.plan_import(importer, NoRoot(), warn=lambda line: None)

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from datagen.runner import Execution
 from datagen.cli import app
 from datagen.demo.stages import DemoContext, run_stages
 from datagen.shards import open_dataset
-from datagen.shards.datasheet import write_datasheet
-from datagen.shards.preview import (
+from datagen.shardtools.datasheet import write_datasheet
+from datagen.shardtools.preview import (
     GAP,
     OUTLINE,
     TEXT_BAND,
@@ -36,7 +37,7 @@ def datasets(tmp_path_factory, shared_data) -> dict:
     """Every dataset the demo builds (small), and GrabCut-free real data: alphamatting.com with trimap 1."""
     root = tmp_path_factory.mktemp("preview")
     ctx = DemoContext(out=root / "demo", n_objects=5, n_backgrounds=5, object_size=(64, 64),
-                      background_size=(96, 128), progress=False)
+                      background_size=(96, 128), execution=Execution(progress=False))
     run_stages(ctx, report=lambda line: None)
     sets = dict(ctx.outputs)
     result = runner.invoke(app, ["build", "alphamatting", "--root", str(shared_data / "alphamatting_training_lowres"),

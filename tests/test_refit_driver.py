@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from datagen.runner import Execution
 from datagen.cli import app
 from datagen.demo.banks import build_object_bank
 from datagen.demo.objects import make_object
@@ -20,7 +21,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory):
     out = tmp_path_factory.mktemp("bank") / "objects"
-    build_object_bank(out, 4, (72, 56), 0, 1, None, False, "test")  # >= 64 rows: the solver splits its rows
+    build_object_bank(out, 4, (72, 56), 0, Execution(progress=False), "test")  # >= 64 rows: the solver splits its rows
     return out
 
 
@@ -81,8 +82,8 @@ def test_method_help_lists_every_solver():
 def test_parallel_output_identical_to_serial(bank, tmp_path):
     """One object at a time on every core, or two workers of one thread each: the same bytes."""
     refs = dataset_refs(bank)
-    serial, _ = refit_objects(refs, tmp_path / "a", progress=False)
-    parallel, _ = refit_objects(refs, tmp_path / "b", workers=2, progress=False)
+    serial, _ = refit_objects(refs, tmp_path / "a", execution=Execution(progress=False))
+    parallel, _ = refit_objects(refs, tmp_path / "b", execution=Execution(workers=2, progress=False))
     files = sorted(p.name for p in (tmp_path / "a").glob("shard-*.h5"))
     assert files and all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
 
@@ -111,13 +112,13 @@ def test_interrupted_run_resumes(bank, tmp_path, monkeypatch):
 
 def _refit_small_shards(refs, out):
     """refit_objects with 2 objects per shard, so an interruption leaves one finished shard."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
     from datagen.foreground.solvers import resolve_options
     from datagen.refit.report import SIDE_DIR
     from datagen.refit.task import RefitTask
 
     task = RefitTask("levin", resolve_options("levin", {}), str(out / SIDE_DIR))
-    return write_dataset(out, "objects", refs, task, provenance={"params": {}}, shard_size=2, progress=False)
+    return write_dataset(out, "objects", refs, task, provenance={"params": {}}, shard_size=2, execution=Execution(progress=False))
 
 
 def test_folder_input_and_bad_inputs(tmp_path):
@@ -151,6 +152,6 @@ def test_refit_with_local_cluster(bank, tmp_path):
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result, rows = refit_objects(dataset_refs(bank), tmp_path / "c", method="multilevel",
-                                     scheduler=cluster.scheduler_address, progress=False)
+                                     execution=Execution(scheduler=cluster.scheduler_address, progress=False))
     assert result.n_samples == 4 and all(row["status"] == "ok" for row in rows)
     assert all(row["sweeps"] > 0 and "iterations" not in row for row in rows)

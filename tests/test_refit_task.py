@@ -1,7 +1,9 @@
 """The refit task's report figures, against values worked out by hand."""
 
 import numpy as np
+import pytest
 
+from datagen.refit.objects import ObjectRef, read_object
 from datagen.refit.task import composite_residual
 
 
@@ -15,3 +17,8 @@ def test_composite_residual_by_hand():
     expected = (0.1 + 0.0 + 0.1 + 0.0 + 0.1 + 0.1) / 6 * 255
     assert abs(composite_residual(image, alpha, foreground, background) - expected) < 1e-9
     assert composite_residual(image, np.zeros((1, 3)), foreground, background) == 0.0
+
+
+def test_an_object_with_neither_a_sample_nor_a_file_is_a_one_line_error():
+    with pytest.raises(ValueError, match="object lonely: neither a dataset sample nor a foreground file"):
+        read_object(ObjectRef("lonely"))

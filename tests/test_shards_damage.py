@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.imageio import read_alpha, read_image
 from datagen.shards import DatasetError, open_dataset
 from datagen.shards.manifest import DamagedShardError
@@ -46,7 +47,7 @@ class GrabCutSample:
 def grabcut_shards(shared_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("grabcut") / "ds"
     result = write_dataset(out, "benchmark", list(STEMS), GrabCutSample(shared_data / "grabcut"), shard_size=2,
-                           progress=False, provenance={"command": "test", "seed": 5, "params": {"source": "grabcut", "size": 512}})
+                           execution=Execution(progress=False), provenance={"command": "test", "seed": 5, "params": {"source": "grabcut", "size": 512}})
     assert result.n_samples == len(STEMS) and not result.failures
     return out
 
@@ -242,8 +243,8 @@ def test_a_training_loader_fails_on_the_damaged_sample(tmp_path):
     from datagen.demo.banks import build_background_bank, build_object_bank
     from training.data.matting import MattingData, MattingDataConfig
 
-    build_object_bank(tmp_path / "objects", n=2, size=(96, 96), progress=False)
-    build_background_bank(tmp_path / "backgrounds", n=1, size=(300, 300), progress=False)
+    build_object_bank(tmp_path / "objects", n=2, size=(96, 96), execution=Execution(progress=False))
+    build_background_bank(tmp_path / "backgrounds", n=1, size=(300, 300), execution=Execution(progress=False))
     background = tmp_path / "backgrounds" / "shard-00000.h5"
     with h5py.File(background, "r") as handle:
         info = handle["samples/000000/image"].id.get_chunk_info(0)

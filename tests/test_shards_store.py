@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.shards import DatasetError, open_dataset
 from datagen.shards.manifest import manifest_document, write_manifest
 from datagen.shards.verify import verify_dataset
@@ -38,7 +39,7 @@ def make_benchmark(index: int, fail_on: tuple[int, ...] = ()) -> dict:
 
 
 def write(out: Path, n: int = 12, **kwargs):
-    options = {"provenance": {"seed": 3}, "shard_size": 5, "progress": False, **kwargs}
+    options = {"provenance": {"seed": 3}, "shard_size": 5, "execution": Execution(progress=False), **kwargs}
     return write_dataset(out, "benchmark", list(range(n)), make_benchmark, **options)
 
 
@@ -64,7 +65,7 @@ def test_round_trip_exact_with_ids_and_recipes(tmp_path):
 
 def test_crop_reads_the_window_and_touches_only_its_tiles(tmp_path):
     big = np.random.default_rng(0).integers(0, 256, (1100, 1300, 3), dtype=np.uint8)
-    write_dataset(tmp_path / "ds", "backgrounds", [0], lambda _: {"id": "big", "image": big}, progress=False)
+    write_dataset(tmp_path / "ds", "backgrounds", [0], lambda _: {"id": "big", "image": big}, execution=Execution(progress=False))
     dataset = open_dataset(tmp_path / "ds")
     crop = dataset.read(0, crop=(300, 517, 320, 320))["image"]
     assert np.array_equal(crop, big[300:620, 517:837])
@@ -85,7 +86,7 @@ def test_checked_crops_equal_numpy_slicing_at_every_edge(tmp_path, codec):
     image = rng.integers(0, 256, (600, 530, 3), dtype=np.uint8)
     alpha = rng.integers(0, 65536, (600, 530), dtype=np.uint16)
     write_dataset(tmp_path / "ds", "benchmark", [0], lambda _: {"id": "a", "image": image, "alpha": alpha},
-                  progress=False, codec=codec)
+                  execution=Execution(progress=False), codec=codec)
     checked, unchecked = open_dataset(tmp_path / "ds"), open_dataset(tmp_path / "ds", verify=False)
     windows = [(0, 0, 600, 530), (255, 255, 2, 2), (256, 0, 256, 256), (-20, -30, 100, 300), (590, 520, 50, 50),
                (100, 100, 0, 40), (700, 10, 20, 20)]
@@ -111,7 +112,7 @@ def test_checked_crops_equal_numpy_slicing_at_every_edge(tmp_path, codec):
     ],
 )
 def test_schema_violations_fail_the_item_with_a_reason(tmp_path, sample, message):
-    result = write_dataset(tmp_path / "ds", "benchmark", [0], lambda _: sample, progress=False)
+    result = write_dataset(tmp_path / "ds", "benchmark", [0], lambda _: sample, execution=Execution(progress=False))
     assert result.n_samples == 0 and message in result.failures[0].error
 
 
@@ -181,7 +182,7 @@ print(json.dumps({"shape": list(sample["image"].shape), "modules": sorted(sys.mo
 def test_importing_and_using_the_reader_loads_no_build_machinery(tmp_path):
     """What a DataLoader worker imports: no dask, distributed, tqdm or cv2 (nor the modules that load them)."""
     write(tmp_path / "ds", n=3)
-    heavy = {"dask", "distributed", "tqdm", "cv2", "datagen.runner", "datagen.build", "datagen.imageio"}
+    heavy = {"dask", "distributed", "tqdm", "cv2", "datagen.runner", "datagen.shards.build", "datagen.imageio"}
 
     def loaded(script: str) -> set[str]:
         run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ds")], capture_output=True, text=True, check=True)
@@ -192,8 +193,8 @@ def test_importing_and_using_the_reader_loads_no_build_machinery(tmp_path):
     assert report["shape"] == [8, 8, 3]
     assert found == set(), f"import datagen.shards pulled in {sorted(found)}"
     # The probe itself can see them: the build module does load the runner and its progress bars.
-    found, _ = loaded("import datagen.build\n" + READER_PROBE)
-    assert {"datagen.build", "datagen.runner", "tqdm"} <= found
+    found, _ = loaded("import datagen.shards.build\n" + READER_PROBE)
+    assert {"datagen.shards.build", "datagen.runner", "tqdm"} <= found
 
 
 def test_verify_catches_flipped_byte_truncation_and_missing_shard(tmp_path):

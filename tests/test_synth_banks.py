@@ -8,7 +8,8 @@ segmentation tests check against.
 from __future__ import annotations
 
 import numpy as np
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.shards import open_dataset
 
 COLOURS = [(250, 20, 20), (20, 250, 20), (20, 20, 250), (250, 250, 20), (20, 250, 250), (250, 20, 250)]
@@ -43,8 +44,9 @@ def build_banks(root, n_objects: int = 6, with_fg_full: bool = True) -> tuple[st
         return sample
 
     objects, backgrounds = str(root / "objects"), str(root / "backgrounds")
-    write_dataset(objects, "objects", range(n_objects), obj, progress=False, provenance={"command": "test"})
-    write_dataset(backgrounds, "backgrounds", range(4), background_sample, progress=False, provenance={"command": "test"})
+    write_dataset(objects, "objects", range(n_objects), obj, execution=Execution(progress=False), provenance={"command": "test"})
+    write_dataset(backgrounds, "backgrounds", range(4), background_sample,
+                  execution=Execution(progress=False), provenance={"command": "test"})
     return objects, backgrounds
 
 

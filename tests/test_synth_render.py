@@ -12,7 +12,8 @@ from test_synth_banks import COLOURS, build_banks
 from datagen.compose.blend import blend_rounded
 from datagen.shards import open_dataset, validate_sample
 from datagen.synth.matting import render_matting
-from datagen.synth.recipe import Banks, SynthParams, plan, render
+from datagen.synth.recipe import Banks, SynthParams, plan
+from datagen.synth.render import render
 from datagen.synth.schedule import primary_object
 from datagen.synth.seg import render_seg
 

@@ -9,6 +9,7 @@ import pytest
 from test_synth_banks import build_banks
 from typer.testing import CliRunner
 
+from datagen.runner import Execution
 from datagen.cli import app
 from datagen.shards import open_dataset
 from datagen.synth.recipe import SynthParams
@@ -25,7 +26,7 @@ def banks(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(banks, tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "seg"
-    result = run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, progress=False, shard_size=6)
+    result = run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, execution=Execution(progress=False), shard_size=6)
     assert result.n_samples == 20 and not result.failures
     return out
 
@@ -33,15 +34,17 @@ def reference(banks, tmp_path_factory):
 def test_same_bytes_with_two_workers_and_on_a_cluster(banks, reference, tmp_path, tree_digest, stable_manifest):
     from distributed import LocalCluster
 
-    run_synth("seg", *banks, tmp_path / "w2", n=20, seed=4, params=PARAMS, workers=2, progress=False, shard_size=6)
+    run_synth("seg", *banks, tmp_path / "w2", n=20, seed=4, params=PARAMS,
+              execution=Execution(workers=2, progress=False), shard_size=6)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run_synth("seg", *banks, tmp_path / "lc", n=20, seed=4, params=PARAMS, scheduler=cluster.scheduler_address,
-                  progress=False, shard_size=6)
+        run_synth("seg", *banks, tmp_path / "lc", n=20, seed=4, params=PARAMS,
+                  execution=Execution(scheduler=cluster.scheduler_address, progress=False), shard_size=6)
     ref = tree_digest(reference)
     assert len(ref) == 4
     assert tree_digest(tmp_path / "w2") == ref == tree_digest(tmp_path / "lc")
     assert stable_manifest(tmp_path / "w2")["shards"] == stable_manifest(reference)["shards"]
-    other = run_synth("seg", *banks, tmp_path / "s5", n=20, seed=5, params=PARAMS, progress=False, shard_size=6)
+    other = run_synth("seg", *banks, tmp_path / "s5", n=20, seed=5, params=PARAMS,
+                      execution=Execution(progress=False), shard_size=6)
     assert tree_digest(other.path) != ref
 
 
@@ -74,10 +77,10 @@ def test_resume_after_interruption_gives_the_same_bytes(banks, reference, tmp_pa
     out = tmp_path / "resumed"
     monkeypatch.setattr(run_module, "render", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, progress=False, shard_size=6)
+        run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, execution=Execution(progress=False), shard_size=6)
     monkeypatch.setattr(run_module, "render", real_render)
     assert not (out / "manifest.json").exists()
-    result = run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, progress=False, shard_size=6)
+    result = run_synth("seg", *banks, out, n=20, seed=4, params=PARAMS, execution=Execution(progress=False), shard_size=6)
     assert result.resumed_shards == 2
     assert tree_digest(out) == tree_digest(reference)
 
@@ -112,16 +115,18 @@ def test_cli_seg_matting_and_regenerate(banks, tmp_path):
 
 
 def test_missing_fg_full_warns_and_bad_objects_are_reported(tmp_path):
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     objects, backgrounds = build_banks(tmp_path, n_objects=3, with_fg_full=False)
     with pytest.warns(UserWarning, match="no fg_full"):
-        result = run_synth("seg", objects, backgrounds, tmp_path / "out", n=3, params=SynthParams(size=32), progress=False)
+        result = run_synth("seg", objects, backgrounds, tmp_path / "out", n=3, params=SynthParams(size=32),
+                           execution=Execution(progress=False))
     assert result.n_samples == 3
     empty = str(tmp_path / "empty_obj")
     write_dataset(empty, "objects", [0, 1], lambda i: {"id": f"e{i}", "fg": np.zeros((8, 8, 3), np.uint8),
-                  "alpha": np.full((8, 8), 255 * i, np.uint8)}, progress=False)
+                  "alpha": np.full((8, 8), 255 * i, np.uint8)}, execution=Execution(progress=False))
     with pytest.warns(UserWarning):
-        result = run_synth("seg", empty, backgrounds, tmp_path / "out2", n=4, params=SynthParams(size=32, extra_p=0.0), progress=False)
+        result = run_synth("seg", empty, backgrounds, tmp_path / "out2", n=4, params=SynthParams(size=32, extra_p=0.0),
+                           execution=Execution(progress=False))
     assert result.n_samples == 2 and len(result.failures) == 2
     assert all("object e0" in failure.error and "empty" in failure.error for failure in result.failures)

@@ -19,7 +19,8 @@ import torch
 from scipy.ndimage import distance_transform_edt
 from torch.utils.data import DataLoader
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.compose.trimap import FG
 from datagen.demo.banks import build_background_bank, build_object_bank
 from datagen.shards import DatasetError
@@ -102,15 +103,15 @@ class _Arrays:
 
 
 def _write(path: Path, kind: str, samples: list[dict]) -> Path:
-    write_dataset(path, kind, samples, _Arrays(), progress=False)
+    write_dataset(path, kind, samples, _Arrays(), execution=Execution(progress=False))
     return path
 
 
 @pytest.fixture(scope="module")
 def demo_banks(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("demo")
-    build_object_bank(root / "objects", n=3, size=(96, 96), progress=False)
-    build_background_bank(root / "backgrounds", n=2, size=(80, 120), progress=False, photos=False)
+    build_object_bank(root / "objects", n=3, size=(96, 96), execution=Execution(progress=False))
+    build_background_bank(root / "backgrounds", n=2, size=(80, 120), execution=Execution(progress=False), photos=False)
     return root / "objects", root / "backgrounds"
 
 
@@ -223,7 +224,8 @@ def test_matting_shards(tmp_path, demo_banks):
     from datagen.synth.run import run_synth
 
     objects, backgrounds = demo_banks
-    run_synth("matting", objects, backgrounds, tmp_path / "matting", n=3, params=SynthParams(size=96), progress=False)
+    run_synth("matting", objects, backgrounds, tmp_path / "matting", n=3, params=SynthParams(size=96),
+              execution=Execution(progress=False))
     data = MattingData(SMALL, matting=tmp_path / "matting", seed=0)
     assert len(data) == 3 * 2
     for index in range(len(data)):
@@ -245,7 +247,7 @@ def test_real_alphamatting_objects_end_to_end(shared_data, tmp_path, demo_banks)
         for stem in ("GT01", "GT02"):
             (tmp_path / name / f"{stem}.png").symlink_to(root / folder / f"{stem}.png")
     run_import(get_importer("import", "objects"), ObjectsOptions(fg=tmp_path / "fg", alpha=tmp_path / "alpha"),
-               tmp_path / "am", progress=False, warn=lambda line: None)
+               tmp_path / "am", execution=Execution(progress=False), warn=lambda line: None)
     data = MattingData(MattingDataConfig(composites_per_object=2), objects=tmp_path / "am",
                        backgrounds=demo_banks[1], seed=0)
     assert len(data) == 8
@@ -259,7 +261,7 @@ def test_real_alphamatting_objects_end_to_end(shared_data, tmp_path, demo_banks)
 # -- bad input -----------------------------------------------------------------------
 def test_bad_banks_are_one_clear_error(tmp_path, demo_banks):
     objects, backgrounds = demo_banks
-    build_object_bank(tmp_path / "empty", n=0, progress=False)
+    build_object_bank(tmp_path / "empty", n=0, execution=Execution(progress=False))
     with pytest.raises(DatasetError, match=r"objects bank .*empty.*: the dataset is empty"):
         MattingData(SMALL, objects=tmp_path / "empty", backgrounds=backgrounds)
     with pytest.raises(DatasetError, match=r"objects bank .*kind 'objects' is needed, this one is 'backgrounds'"):

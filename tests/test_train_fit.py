@@ -167,9 +167,10 @@ def test_run_folder_holds_the_resolved_config_as_toml(banks, tmp_path, one_threa
 
 # --------------------------------------------------------------------------- bad input
 def test_empty_bank_and_wrong_sources_are_one_line_errors(banks, tmp_path):
-    from datagen.build import write_dataset
+    from datagen.runner import Execution
+    from datagen.shards.build import write_dataset
 
-    write_dataset(tmp_path / "empty", "objects", [], lambda i: {}, progress=False)
+    write_dataset(tmp_path / "empty", "objects", [], lambda i: {}, execution=Execution(progress=False))
     result = _fit(tmp_path / "empty", banks[1], tmp_path / "run")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "empty" in result.output and "objects bank" in result.output

@@ -16,7 +16,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 import training.loops.iseg as iseg
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.shards import DatasetError
 from training.clicks.robots import next_click_largest_region
 from training.config import ConfigError, TrainConfig
@@ -193,8 +194,10 @@ def _bench_sample(i: int, size: tuple[int, int]) -> dict:
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     root = tmp_path_factory.mktemp("segdata")
-    write_dataset(root / "square", "benchmark", [0, 1], partial(_bench_sample, size=(24, 24)), progress=False)
-    write_dataset(root / "wide", "benchmark", [0, 1, 2], partial(_bench_sample, size=(24, 40)), progress=False)
+    write_dataset(root / "square", "benchmark", [0, 1], partial(_bench_sample, size=(24, 24)),
+                  execution=Execution(progress=False))
+    write_dataset(root / "wide", "benchmark", [0, 1, 2], partial(_bench_sample, size=(24, 40)),
+                  execution=Execution(progress=False))
     return root
 
 
@@ -231,7 +234,7 @@ def _unbatch(batch: dict) -> list[dict]:
 
 def test_data_that_has_no_masks_is_refused(tmp_path, bench):
     with pytest.raises(DatasetError, match="a 'seg' dataset or a 'benchmark' with masks"):
-        write_dataset(tmp_path / "bg", "backgrounds", [0], _background, progress=False)
+        write_dataset(tmp_path / "bg", "backgrounds", [0], _background, execution=Execution(progress=False))
         SegData(SegDataConfig(), tmp_path / "bg")
     with pytest.raises(DatasetError, match="segmentation data: "):
         SegData(SegDataConfig(), tmp_path / "nothing")

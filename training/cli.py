@@ -8,7 +8,8 @@ from typing import Annotated, Callable, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Version, Workers, command_app, command_with_shared, describe_input, fail
+from datagen.cli_common import Progress, Scheduler, Version, Workers, command_app, command_with_shared, fail
+from datagen.provenance import describe_input
 
 app = command_app("training", "Train and evaluate matting and interactive-segmentation models on datagen shards.")
 evaluate_app = typer.Typer(help="Run an evaluation protocol on a benchmark and write a report.", no_args_is_help=True)

@@ -25,7 +25,7 @@ from matplotlib.colors import to_rgb
 
 from datagen.compose.convert import quantize_alpha, to_uint8
 from datagen.imageio import checked_trimap, read_alpha, read_image, write_png
-from datagen.shards.preview import checkerboard
+from datagen.shardtools.preview import checkerboard
 from training.clicks import MASK_THRESHOLD, Click
 from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
@@ -117,7 +117,7 @@ def write_prediction(out: str | Path, pred: MattingPrediction, background: np.nd
     arrays = (quantize_alpha(pred.alpha), quantize_alpha(pred.fg), quantize_alpha(pred.bg),
               composite(pred, background))
     paths = [out / name for name in OUTPUTS]
-    for path, array in zip(paths, arrays):
+    for path, array in zip(paths, arrays, strict=True):
         write_png(path, array)
     return paths
 
@@ -130,7 +130,7 @@ def write_iseg_prediction(out: str | Path, image: np.ndarray, prob: np.ndarray, 
     mask = prob >= MASK_THRESHOLD
     arrays = (mask.astype(np.uint8) * 255, quantize_alpha(np.clip(prob, 0.0, 1.0)), overlay(image, mask, clicks))
     paths = [out / name for name in ISEG_OUTPUTS]
-    for path, array in zip(paths, arrays):
+    for path, array in zip(paths, arrays, strict=True):
         write_png(path, array)
     return paths
 

@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import (Progress, Scheduler, Workers, comma_list, command_line, exit_on_failures, fail,
-                                report_skipped, report_written)
+from datagen.cli_common import Progress, Scheduler, Workers, comma_list, exit_on_failures, fail, report_skipped, report_written
 from datagen.importing import importers
+from datagen.provenance import command_line
 
 NAMES = tuple(importers("build"))
 
@@ -23,7 +23,7 @@ def build(
     annotations: Annotated[Optional[Path], typer.Option("--annotations", help="coco: a COCO-format annotation JSON (polygons or RLE); --root is then its image folder.")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="sbd: train|val (default val); alphamatting: training|test (default training).")] = None,
     resolution: Annotated[str, typer.Option("--resolution", help="alphamatting: lowres|highres archives.")] = "lowres",
-    trimaps: Annotated[list[str], typer.Option("--trimaps", callback=comma_list, help="alphamatting: which trimap sets, comma-separated or repeated (one sample per image and trimap).")] = ["1", "2", "3"],
+    trimaps: Annotated[Optional[list[str]], typer.Option("--trimaps", callback=comma_list, help="alphamatting: which trimap sets, comma-separated or repeated (one sample per image and trimap; default 1,2,3).")] = None,
     min_area: Annotated[int, typer.Option("--min-area", min=1, help="sbd/coco: drop instances with fewer pixels than this (default 1 keeps every non-empty instance).")] = 1,
     per_object: Annotated[Optional[int], typer.Option("--per-object", min=1, help="dim-train: only the first K of each object's 100 backgrounds.")] = None,
     objects: Annotated[Optional[Path], typer.Option("--objects", help="dim-train: take foregrounds from this objects dataset's fg_full (refit bank), matched by name stem.")] = None,
@@ -40,18 +40,18 @@ def build(
     import inspect
     from dataclasses import fields
 
-    from datagen.build import DatasetExistsError
-    from datagen.datasets.manifests import InputsError, ManifestError
-    from datagen.importing import ImporterError, get_importer, run_import
-    from datagen.shards.datasheet import write_datasheet
-
     from datagen.datasets.alphamatting import TRIMAP_SETS
+    from datagen.datasets.layouts import InputsError, LayoutError
+    from datagen.importing import ImporterError, get_importer, run_import
+    from datagen.runner import Execution
+    from datagen.shards.build import DatasetExistsError
+    from datagen.shardtools.datasheet import write_datasheet
 
-    unknown = [k for k in trimaps if k not in {str(n) for n in TRIMAP_SETS}]
+    unknown = [k for k in trimaps or () if k not in {str(n) for n in TRIMAP_SETS}]
     if unknown:
         fail(f"--trimaps takes the trimap sets {', '.join(map(str, TRIMAP_SETS))} (comma-separated or repeated), "
              f"got {', '.join(map(repr, unknown))}")
-    wanted = tuple(int(k) for k in trimaps)
+    wanted = tuple(int(k) for k in trimaps) if trimaps else TRIMAP_SETS
     given = {"root": root, "backgrounds": backgrounds, "annotations": annotations, "split": split, "resolution": resolution,
              "trimaps": trimaps, "min_area": min_area, "per_object": per_object, "objects": objects,
              "trimap_radius": trimap_radius, "names": names}
@@ -64,12 +64,12 @@ def build(
         if stray:
             fail(f"{name} does not take {', '.join('--' + key.replace('_', '-') for key in stray)}")
         options = importer.options(**{key: wanted if key == "trimaps" else given[key] for key in taken})
-        outcome = run_import(importer, options, out, command=command_line(), workers=workers, scheduler=scheduler,
-                             progress=progress, warn=lambda line: typer.echo(line, err=True))
+        outcome = run_import(importer, options, out, command=command_line(),
+                             execution=Execution(workers, scheduler, progress), warn=lambda line: typer.echo(line, err=True))
     except InputsError as error:
         typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2)
-    except (ImporterError, ManifestError, DatasetExistsError) as error:
+        raise typer.Exit(2) from None
+    except (ImporterError, LayoutError, DatasetExistsError) as error:
         fail(str(error))
     report_written(outcome.result, name)
     typer.echo(f"datasheet: {write_datasheet(outcome.result.path)}")

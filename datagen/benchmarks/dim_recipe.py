@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,7 +58,7 @@ def prepare_background(bg: Image.Image, fg_w: int, fg_h: int) -> tuple[np.ndarra
     if size is not None:
         from PIL import Image
 
-        bg = bg.resize(size, Image.BICUBIC)
+        bg = bg.resize(size, Image.Resampling.BICUBIC)
     array = np.asarray(bg)[:fg_h, :fg_w]
     return np.ascontiguousarray(array), size
 
@@ -119,7 +118,7 @@ def read_background(path: str | Path) -> Image.Image:
 def read_pairing(folder: Path, fg_list: str, bg_list: str, per_object: int) -> tuple[list[str], list[str]]:
     """The DIM name lists of one split: foreground i pairs with background lines
     per_object*i .. per_object*i + per_object - 1, so the counts must agree exactly."""
-    from datagen.datasets.manifests import read_namelist
+    from datagen.datasets.layouts import read_namelist
     from datagen.importing import ImporterError
 
     fg_names, _ = read_namelist(folder / fg_list)

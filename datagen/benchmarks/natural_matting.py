@@ -63,12 +63,13 @@ def load(item: Item) -> dict:
     recipe = {"source": item.source, "image": Path(item.image).name, "alpha": Path(item.alpha).name,
               "trimap": Path(item.trimap).name if item.trimap else None, "trimap_free": item.trimap is None,
               "scoring": item.scoring}
-    sample = {"id": item.id, "image": image, "alpha": alpha}
+    sample: dict[str, object] = {"id": item.id, "image": image, "alpha": alpha}
     if item.trimap:
         sample["trimap"] = checked_trimap(item.trimap, read_alpha(item.trimap), reference, image.shape)
     if item.fg:
-        sample["fg"] = read_image(item.fg)
-        check_same_size(item.fg, "foreground", sample["fg"], reference, image.shape)
+        fg = read_image(item.fg)
+        check_same_size(item.fg, "foreground", fg, reference, image.shape)
+        sample["fg"] = fg
         recipe["fg"] = Path(item.fg).name
     sample["recipe"] = recipe
     return sample

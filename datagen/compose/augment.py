@@ -39,7 +39,10 @@ def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    return decoded[..., ::-1].copy()
 
 
 def blur(rgb: np.ndarray, sigma: float) -> np.ndarray:

@@ -68,8 +68,9 @@ def load(item: Item) -> dict:
               "recipe": {"source": "alphamatting", "image": Path(item.image).name,
                          "trimap": f"{Path(item.trimap).parent.name}/{Path(item.trimap).name}"}}
     if item.alpha is not None:
-        sample["alpha"] = read_alpha(item.alpha)
-        check_same_size(item.alpha, "alpha", sample["alpha"], reference, image.shape)
+        alpha = read_alpha(item.alpha)
+        check_same_size(item.alpha, "alpha", alpha, reference, image.shape)
+        sample["alpha"] = alpha
     return sample
 
 

@@ -64,12 +64,12 @@ def read_struct_field(path: str | Path, variable: str, field: str, index: int = 
 def label_areas(labels: np.ndarray) -> dict[int, int]:
     """Pixel count of every non-zero label."""
     values, counts = np.unique(labels, return_counts=True)
-    return {int(v): int(c) for v, c in zip(values, counts) if v != 0}
+    return {int(v): int(c) for v, c in zip(values, counts, strict=True) if v != 0}
 
 
 def list_items(root: Path, split: str, min_area: int = 1) -> tuple[list[Instance], int]:
     """Instances of the names in `<split>.txt` with at least `min_area` pixels, and how many were dropped."""
-    from datagen.datasets.manifests import read_namelist
+    from datagen.datasets.layouts import read_namelist
 
     root = Path(root)
     names, _ = read_namelist(root / f"{split}.txt")

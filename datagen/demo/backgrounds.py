@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .noise import seeded_draw, blur, draw_polylines, fill_polygons, hsv_to_rgb, random_walk_curves, value_noise
+from .noise import blur, draw_polylines, fill_polygons, hsv_to_rgb, random_walk_curves, seeded_draw, value_noise
 
 
 def make_background(seed: int, size: tuple[int, int] = (480, 640)) -> np.ndarray:

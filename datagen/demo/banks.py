@@ -8,11 +8,13 @@ its recipe (`make_object(recipe["seed"], recipe["size"], recipe["kind"])`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 
-from datagen.build import WriteResult, write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import WriteResult, write_dataset
 
 from .backgrounds import PHOTOS, make_background, make_photo_background
 from .objects import OBJECT_KINDS, make_object
@@ -53,24 +55,23 @@ def background_sample(index: int, *, seed: int, size: tuple[int, int], photos: b
 
 
 def build_object_bank(out: str | os.PathLike, n: int = 24, size: tuple[int, int] = (320, 320), seed: int = 0,
-                      workers: int = 1, scheduler: str | None = None, progress: bool = True,
-                      command: str | None = None) -> WriteResult:
+                      execution: Execution = Execution(), command: str | None = None) -> WriteResult:
     """Write `n` demo objects (`fg`, `alpha`, ids `demo_obj_0000`...) as an `objects` dataset."""
-    return _build(out, "objects", n, partial(object_sample, seed=seed, size=tuple(size)), size, seed,
-                  workers, scheduler, progress, command, "demo objects")
+    return _build(out, "objects", n, partial(object_sample, seed=seed, size=(size[0], size[1])), size, seed,
+                  execution, command, "demo objects")
 
 
 def build_background_bank(out: str | os.PathLike, n: int = 24, size: tuple[int, int] = (480, 640), seed: int = 0,
-                          workers: int = 1, scheduler: str | None = None, progress: bool = True,
-                          command: str | None = None, photos: bool = True) -> WriteResult:
+                          execution: Execution = Execution(), command: str | None = None,
+                          photos: bool = True) -> WriteResult:
     """Write `n` backgrounds (`image`, ids `demo_bg_0000`...) as a `backgrounds` dataset:
     procedural scenes, with every 4th a bundled-photo crop unless `photos` is False."""
-    return _build(out, "backgrounds", n, partial(background_sample, seed=seed, size=tuple(size), photos=photos),
-                  size, seed, workers, scheduler, progress, command, "demo backgrounds", {"photos": photos})
+    return _build(out, "backgrounds", n, partial(background_sample, seed=seed, size=(size[0], size[1]), photos=photos),
+                  size, seed, execution, command, "demo backgrounds", {"photos": photos})
 
 
-def _build(out, kind, n, make_sample, size, seed, workers, scheduler, progress, command, desc,
-           params: dict | None = None) -> WriteResult:
+def _build(out: str | os.PathLike, kind: str, n: int, make_sample: Callable[[int], dict], size: tuple[int, int],
+           seed: int, execution: Execution, command: str | None, desc: str, params: dict | None = None) -> WriteResult:
     if n < 0:
         raise ValueError(f"the number of samples must be >= 0, got {n}")
     provenance = {"seed": seed, "inputs": [],
@@ -78,4 +79,4 @@ def _build(out, kind, n, make_sample, size, seed, workers, scheduler, progress, 
     if command is not None:
         provenance["command"] = command
     return write_dataset(out, kind, list(range(n)), make_sample, provenance=provenance, shard_size=16,
-                         workers=workers, scheduler=scheduler, progress=progress, desc=desc)
+                         execution=execution, desc=desc)

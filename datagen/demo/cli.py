@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Seed, Workers, command_line, fail
+from datagen.cli_common import Progress, Scheduler, Seed, Workers, fail
+from datagen.provenance import command_line
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -42,18 +43,17 @@ def demo(
 
     Each stage writes to OUT/<stage>; a rerun with the same settings resumes or reports "up to date".
     """
-    from datagen.runner import shared_cluster
-    from datagen.build import DatasetExistsError
+    from datagen.runner import Execution, shared_cluster
+    from datagen.shards.build import DatasetExistsError
 
     from .stages import DemoContext, run_stages
 
     ctx = DemoContext(out=out, seed=seed, n_objects=objects, n_backgrounds=backgrounds,
                       object_size=parse_size(size), background_size=parse_size(background_size),
-                      photos=photos, workers=workers, scheduler=scheduler, progress=progress,
-                      command=command_line())
+                      photos=photos, command=command_line())
     try:
         with shared_cluster(workers, scheduler) as address:  # one cluster for all stages, not one each
-            ctx.scheduler = address
+            ctx.execution = Execution(workers, address, progress)
             done = run_stages(ctx, report=typer.echo)
     except DatasetExistsError as error:
         fail(str(error))

@@ -22,7 +22,7 @@ def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float,
     clipped: the fields then use the full range.
     """
     h, w = shape
-    total = None
+    total: np.ndarray | None = None
     weight_sum = 0.0
     for o in range(octaves):
         c = max(cell / 2**o, 1.0)
@@ -30,6 +30,7 @@ def value_noise(rng: np.random.Generator, shape: tuple[int, int], cell: float,
         grid = rng.random((gh, gw), dtype=np.float32) * np.float32(0.5**o)
         total = grid if total is None else cv2.resize(total, (gw, gh), interpolation=cv2.INTER_CUBIC) + grid
         weight_sum += 0.5**o
+    assert total is not None, f"octaves must be >= 1, got {octaves}"
     field = cv2.resize(total, (w, h), interpolation=cv2.INTER_CUBIC)
     return np.clip((field / np.float32(weight_sum) - 0.5) * contrast + 0.5, 0.0, 1.0)
 
@@ -41,7 +42,8 @@ def line_kernel(length: float, angle: float) -> np.ndarray:
     c = (n - 1) / 2
     d = np.array([np.cos(angle), np.sin(angle)]) * (length - 1) / 2
     pts = np.array([[c - d[0], c - d[1]], [c + d[0], c + d[1]]])
-    cv2.line(canvas, *[tuple(int(v) for v in np.rint(p * 16)) for p in pts], 255, 1, cv2.LINE_AA, shift=4)
+    start, end = ((int(x), int(y)) for x, y in np.rint(pts * 16))
+    cv2.line(canvas, start, end, 255, 1, cv2.LINE_AA, shift=4)
     kernel = canvas.astype(np.float32)
     return kernel / max(kernel.sum(), 1e-6)
 

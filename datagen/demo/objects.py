@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .noise import (seeded_draw, blur, draw_polylines, fill_polygons, hsv_to_rgb, line_kernel,
-                    random_walk_curves, value_noise)
+from .noise import blur, draw_polylines, fill_polygons, hsv_to_rgb, line_kernel, random_walk_curves, seeded_draw, value_noise
 
 OBJECT_KINDS = ("fur", "hair", "glass", "motion", "lace")
 

@@ -1,19 +1,24 @@
 """The stages `datagen demo` runs, in order: the demo banks first, then every later datagen stage.
 
-A stage is a function `stage(ctx: DemoContext) -> StageOutput`. Stages of other features live
-beside their code (convention: `datagen/<feature>/demo.py`), imported only when the stage runs,
-so `datagen --help` stays fast; a feature joins the demo by adding one entry to `STAGES`. A stage reads earlier outputs from
-`ctx.outputs` (stage name -> dataset folder) and writes under `ctx.out / <its name>`.
+A stage is a function `stage(ctx: DemoContext) -> StageOutput`, here: the demo sits above the
+features it runs and calls their public functions (imported only when the stage runs, so
+`datagen --help` stays fast), and no feature imports the demo. A feature joins the demo with one
+stage function and one entry in `STAGES`. A stage reads earlier outputs from `ctx.outputs`
+(stage name -> dataset folder) and writes under `ctx.out / <its name>`.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from datagen.build import WriteResult
+from datagen.runner import Execution
+from datagen.shards.build import WriteResult
+
+SYNTH_SIZE = 256  # side of the demo's synthetic samples
 
 
 @dataclass
@@ -26,10 +31,8 @@ class DemoContext:
     n_backgrounds: int = 24
     object_size: tuple[int, int] = (320, 320)
     background_size: tuple[int, int] = (480, 640)
-    workers: int = 1
-    scheduler: str | None = None
+    execution: Execution = Execution()
     photos: bool = True
-    progress: bool = True
     command: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
 
@@ -53,7 +56,7 @@ def objects_stage(ctx: DemoContext) -> StageOutput:
     from .banks import build_object_bank
 
     result = build_object_bank(ctx.out / "objects", ctx.n_objects, ctx.object_size, ctx.seed,
-                               ctx.workers, ctx.scheduler, ctx.progress, ctx.command)
+                               ctx.execution, ctx.command)
     return StageOutput.from_write(result, f"objects of {ctx.object_size[0]}x{ctx.object_size[1]}")
 
 
@@ -62,26 +65,41 @@ def backgrounds_stage(ctx: DemoContext) -> StageOutput:
     from .banks import build_background_bank
 
     result = build_background_bank(ctx.out / "backgrounds", ctx.n_backgrounds, ctx.background_size, ctx.seed,
-                                   ctx.workers, ctx.scheduler, ctx.progress, ctx.command, ctx.photos)
+                                   ctx.execution, ctx.command, ctx.photos)
     return StageOutput.from_write(result, f"backgrounds of {ctx.background_size[0]}x{ctx.background_size[1]}")
 
 
 def refit_stage(ctx: DemoContext) -> StageOutput:
-    from datagen.refit.demo import stage
+    """Refit fg_full / bg_full of every demo object (levin, margin 0) into OUT/refit."""
+    from datagen.refit.driver import refit_objects
+    from datagen.refit.objects import dataset_refs
 
-    return stage(ctx)
+    result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", execution=ctx.execution,
+                              provenance={"command": ctx.command})
+    return StageOutput.from_write(result, "objects refit")
 
 
 def synth_seg_stage(ctx: DemoContext) -> StageOutput:
-    from datagen.synth.demo import seg_stage
-
-    return seg_stage(ctx)
+    return _synth_stage(ctx, "seg", "synth-seg")
 
 
 def synth_matting_stage(ctx: DemoContext) -> StageOutput:
-    from datagen.synth.demo import matting_stage
+    return _synth_stage(ctx, "matting", "synth-matting")
 
-    return matting_stage(ctx)
+
+def _synth_stage(ctx: DemoContext, kind: str, name: str) -> StageOutput:
+    """A small synthetic set from the demo banks: the refitted objects (with ``fg_full``) when the
+    refit stage ran, else the raw ones; one sample per object, so each is the primary once."""
+    from datagen.synth.recipe import SynthParams
+    from datagen.synth.run import run_synth
+
+    objects = ctx.outputs.get("refit") or ctx.outputs["objects"]
+    with warnings.catch_warnings():  # the raw demo bank has no fg_full; the stage says which bank it used
+        warnings.simplefilter("ignore")
+        result = run_synth(kind, objects, ctx.outputs["backgrounds"], ctx.out / name, max(ctx.n_objects, 1), ctx.seed,
+                           SynthParams(size=SYNTH_SIZE), execution=ctx.execution,
+                           command=ctx.command)
+    return StageOutput.from_write(result, f"{kind} samples of {SYNTH_SIZE}x{SYNTH_SIZE} from {objects.name}")
 
 
 # In run order; a later feature joins the demo with one entry here.

@@ -646,6 +646,7 @@ class Multigrid:
             return _coarse_solve(self.coarse_inverse, rhs)
         x = self.solutions[level]
         coarse_rhs = self.coarse_rhs[level + 1]
+        assert coarse_rhs is not None  # only level 0 has none
         _smooth(*lv.args, x, rhs, self.sweeps, False, coarse_rhs, lv.strips)
         correction = self(coarse_rhs, level + 1)
         h, w = coarse_rhs.shape[:2]

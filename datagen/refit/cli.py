@@ -11,8 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, describe_input, exit_on_failures, fail
+from datagen.cli_common import Progress, Scheduler, Workers, exit_on_failures, fail
 from datagen.foreground.solvers import methods_help
+from datagen.provenance import command_line, describe_input
 
 
 def refit_foregrounds(
@@ -51,18 +52,20 @@ def refit_foregrounds(
     from datagen.refit.driver import refit_objects
     from datagen.refit.objects import dataset_refs, folder_refs
     from datagen.refit.report import REPORT, summary_table
-    from datagen.build import DatasetExistsError
+    from datagen.runner import Execution
     from datagen.shards import DatasetError
+    from datagen.shards.build import DatasetExistsError
 
     try:
         if src is not None:
             refs, inputs = dataset_refs(src), [describe_input(src)]
         else:
+            assert fg is not None  # exactly one of SRC and --fg, checked above
             if not fg.is_dir() or (alpha is not None and not alpha.is_dir()):
                 fail(f"{fg if not fg.is_dir() else alpha} is not a folder")
             refs, inputs = folder_refs(fg, alpha), [describe_input(fg)] + ([describe_input(alpha)] if alpha else [])
-        result, rows = refit_objects(refs, out, method=method, options=options, workers=workers, scheduler=scheduler,
-                                     progress=progress, provenance={"command": command_line(), "inputs": inputs})
+        result, rows = refit_objects(refs, out, method=method, options=options,
+                                     execution=Execution(workers, scheduler, progress), provenance={"command": command_line(), "inputs": inputs})
     except (DatasetError, DatasetExistsError, ValueError, OSError) as error:
         fail(str(error))
     typer.echo(summary_table(rows))

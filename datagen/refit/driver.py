@@ -12,6 +12,7 @@ from datagen.foreground.solvers import resolve_options
 from datagen.refit.objects import ObjectRef
 from datagen.refit.report import SIDE_DIR, gather_report, write_report
 from datagen.refit.task import RefitTask
+from datagen.runner import Execution
 
 # zstd level 2, not the shards' default 3: on one 0.4 MP object's four fields (256 px tiles) it
 # compresses in 30 ms instead of 49 for 1-2% more bytes (fg_full 0.816 against 0.799 of raw).
@@ -19,25 +20,25 @@ CODEC = "zstd:2"
 
 
 def refit_objects(refs: list[ObjectRef], out: str | os.PathLike, *, method: str = "levin",
-                  options: Mapping[str, Any] | None = None, workers: int = 1, scheduler: str | None = None,
-                  progress: bool = True, provenance: dict | None = None):
+                  options: Mapping[str, Any] | None = None, execution: Execution = Execution(),
+                  provenance: dict | None = None):
     """Refit every referenced object into the `objects` dataset `out`; returns (WriteResult, report rows).
 
     `options` are solver options (`datagen.foreground.solvers`); one the method does not take
     is a ValueError before anything runs. Resumable (finished shards are kept). The report (one
     JSON line per object, failures included) is written to `out/refit-report.jsonl`.
     """
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     options = resolve_options(method, options or {})
     out = Path(out)
     # One object at a time uses every core; several at once (workers, a cluster) one core each.
-    threads = None if workers == 1 and scheduler is None else 1
+    threads = None if execution.workers == 1 and execution.scheduler is None else 1
     task = RefitTask(method, options, str(out / SIDE_DIR), threads)
     params = {"method": method, "options": options}
     provenance = {**(provenance or {}), "params": {**(provenance or {}).get("params", {}), **params}}
-    result = write_dataset(out, "objects", refs, task, provenance=provenance, shard_size=8, codec=CODEC, workers=workers,
-                           scheduler=scheduler, progress=progress, desc=f"refit ({method})")
+    result = write_dataset(out, "objects", refs, task, provenance=provenance, shard_size=8, codec=CODEC, execution=execution,
+                           desc=f"refit ({method})")
     rows = gather_report(out, refs, result.failures)
     write_report(out, rows)
     return result, rows

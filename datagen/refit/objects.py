@@ -39,6 +39,8 @@ def read_object(ref: ObjectRef) -> tuple[np.ndarray, np.ndarray, dict, list[str]
         sample = open_dataset(ref.dataset).read(ref.index, fields=("fg", "alpha", "recipe"))
         fg, alpha, recipe = sample["fg"], sample["alpha"], sample.get("recipe") or {}
         where, reference = f"{ref.dataset} sample {ref.id}", "its fg"
+    elif ref.fg_path is None:
+        raise ValueError(f"object {ref.id}: neither a dataset sample nor a foreground file")
     else:
         if ref.alpha_path is None:
             fg, alpha = imageio.read_rgba(ref.fg_path)

@@ -2,7 +2,8 @@
 
 Importing this package gives the reader and the schema and nothing heavier than h5py: it is
 what every torch DataLoader worker imports. Building a dataset (workers, resume, provenance)
-is `datagen.build`; `writer`, `verify` and `export` are imported by name where needed.
+is `datagen.shards.build`; `writer` and `verify` are imported by name where needed. Tools on
+top of the format (preview, datasheet, export) are `datagen.shardtools`.
 """
 
 from datagen.shards.manifest import DatasetError, load_manifest

@@ -146,7 +146,7 @@ def manifest_document(
     kind: str, shards: list[dict], failures: list[dict], codec: str, provenance: dict, build: dict
 ) -> dict:
     """The manifest of a dataset made of `shards` (records from `ShardWriter.finish`, in order);
-    `build` is what the job was asked to make (`datagen.build` records the items' digest and
+    `build` is what the job was asked to make (`datagen.shards.build` records the items' digest and
     count and the shard size), kept so that the fingerprint can be recomputed.
 
     Fields are listed in schema order with every dtype seen; empty shards are left out.

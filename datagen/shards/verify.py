@@ -22,7 +22,15 @@ import numpy as np
 
 from datagen.files import file_digest
 from datagen.shards.layout import (
-    COMPANIONS, MANIFEST, PARTS, SHARD_FILE, TEMP_GLOB, ids_digest, json_digest_name, sample_key, text_digest,
+    COMPANIONS,
+    MANIFEST,
+    PARTS,
+    SHARD_FILE,
+    TEMP_GLOB,
+    ids_digest,
+    json_digest_name,
+    sample_key,
+    text_digest,
 )
 from datagen.shards.manifest import DatasetError, contents_digest, dataset_fingerprint, load_manifest
 from datagen.shards.tiles import PIXELS_DIGEST, TILE_CHECKSUMS, array_digest, stored_tile_checksums

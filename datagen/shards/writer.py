@@ -1,7 +1,7 @@
 """Writing one shard file: samples appended in order, the file appearing only when complete.
 
 This is the format half of writing; what to write, on which worker, and what to do with an
-item that fails is the build's business (`datagen.build`). A shard is written under a
+item that fails is the build's business (`datagen.shards.build`). A shard is written under a
 temporary name and renamed into place by `finish`, so a reader or a resuming build never sees
 half a shard; a writer left by an exception removes its temporary file.
 """
@@ -17,7 +17,15 @@ import numpy as np
 
 from datagen.files import file_digest
 from datagen.shards.layout import (
-    as_json_text, fixed_text, ids_digest, json_digest_name, parse_codec_spec, sample_key, shard_name, temp_name, text_digest,
+    as_json_text,
+    fixed_text,
+    ids_digest,
+    json_digest_name,
+    parse_codec_spec,
+    sample_key,
+    shard_name,
+    temp_name,
+    text_digest,
 )
 from datagen.shards.schema import FORMAT_NAME, SCHEMA_VERSION
 from datagen.shards.tiles import write_array

@@ -7,22 +7,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Progress, Scheduler, Workers, command_line, exit_on_failures, fail, report_skipped, report_written
+from datagen.cli_common import Progress, Scheduler, Workers, exit_on_failures, fail, report_skipped, report_written
+from datagen.provenance import command_line
 
 import_app = typer.Typer(help="Import folders of images as shard datasets (files paired by name stem).", no_args_is_help=True)
 OutDir = Annotated[Path, typer.Option("--out", help="Output dataset folder (created; rerun to resume).")]
 
 
-def _run(name: str, options, workers: int, scheduler, progress: bool, out: Path) -> None:
+def _run(name: str, options, workers: int, scheduler: str | None, progress: bool, out: Path) -> None:
     """Import, then report files of other types, and the failures (files that could not be
     paired, then items that failed) with exit 1 if there are any."""
-    from datagen.build import DatasetExistsError
     from datagen.importing import ImporterError, NothingToImport, get_importer, run_import
+    from datagen.runner import Execution
+    from datagen.shards.build import DatasetExistsError
 
     importer = get_importer("import", name)
     try:
-        outcome = run_import(importer, options, out, command=command_line(), workers=workers,
-                             scheduler=scheduler, progress=progress)
+        outcome = run_import(importer, options, out, command=command_line(),
+                             execution=Execution(workers, scheduler, progress))
     except NothingToImport as error:
         for problem in error.problems:
             typer.echo(f"failed: {problem}", err=True)

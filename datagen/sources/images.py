@@ -37,8 +37,9 @@ class AnnotatedImage:
         check_same_size(annotation_path, self.annotation, annotation, reference, image.shape)
         sample = {"id": stem, "image": image}
         if self.annotation == "mask":
-            sample["mask"] = (annotation > self.threshold).astype(np.uint8)
-            check_not_empty(annotation_path, f"mask (values above --threshold {self.threshold})", sample["mask"])
+            mask = (annotation > self.threshold).astype(np.uint8)
+            check_not_empty(annotation_path, f"mask (values above --threshold {self.threshold})", mask)
+            sample["mask"] = mask
         else:
             sample["alpha"] = annotation
             check_not_empty(annotation_path, "alpha", annotation)
@@ -50,8 +51,9 @@ class AnnotatedImage:
 def plan(o: ImagesOptions, check) -> Plan:
     if (o.masks is None) == (o.alphas is None):
         raise ImporterError("give exactly one of --masks or --alphas")
-    annotation = "mask" if o.masks is not None else "alpha"
-    folders = [Folder(o.images, "image"), Folder(o.masks or o.alphas, annotation)]
+    annotation, annotations = ("mask", o.masks) if o.masks is not None else ("alpha", o.alphas)
+    assert annotations is not None  # exactly one of the two is given
+    folders = [Folder(o.images, "image"), Folder(annotations, annotation)]
     folders += [Folder(o.trimaps, "trimap")] if o.trimaps else []
     pairing = pair_by_stem(*folders)
     params = {"annotation": annotation, "threshold": o.threshold, "trimaps": o.trimaps is not None}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from datagen.imageio import IMAGE_SUFFIXES, is_image_file
 from datagen.importing import ImporterError
@@ -46,7 +47,7 @@ class Pairing:
     """Items `(stem, path or None per folder, ...)` sorted by stem, what could not be paired
     (failures), and one line per folder holding files of other types."""
 
-    items: list[tuple[str | None, ...]]
+    items: list[tuple[Any, ...]]  # (stem: str, then str per required folder, str | None per optional)
     duplicates: list[Failure] = field(default_factory=list)
     unpaired: list[Failure] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
@@ -66,18 +67,21 @@ def pair_by_stem(*folders: Folder) -> Pairing:
     """
     if not any(folder.required for folder in folders):
         raise ValueError("pair_by_stem needs at least one required folder")
-    listings, duplicates, unsupported, ambiguous = [], [], [], set()
+    listings: list[dict[str, Path]] = []
+    duplicates: list[Failure] = []
+    unsupported: list[str] = []
+    ambiguous: set[str] = set()
     for folder in folders:
         unique, repeated, others = _scan(Path(folder.path), folder.role)
         listings.append(unique)
         duplicates.extend(_duplicate(Path(folder.path), folder.role, stem, paths) for stem, paths in repeated.items())
         unsupported.extend([_unsupported_line(Path(folder.path), others)] if others else [])
         ambiguous |= set(repeated)
-    stems = set.intersection(*(set(listing) for listing, folder in zip(listings, folders) if folder.required)) - ambiguous
+    stems = set.intersection(*(set(listing) for listing, folder in zip(listings, folders, strict=True) if folder.required)) - ambiguous
     unpaired = []
     for listing in listings:
         for stem in sorted(set(listing) - stems - ambiguous):
-            missing = [other.role for other_listing, other in zip(listings, folders) if other.required and stem not in other_listing]
+            missing = [other.role for other_listing, other in zip(listings, folders, strict=True) if other.required and stem not in other_listing]
             unpaired.append(Failure(str(listing[stem]), f"no matching {' or '.join(missing)} file (paired by file name stem); skipped"))
     items = [(stem, *(str(listing[stem]) if stem in listing else None for listing in listings)) for stem in sorted(stems)]
     return Pairing(items, duplicates, unpaired, unsupported)

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, command_line, exit_on_failures, fail, report_written
+from datagen.cli_common import Codec, Progress, Scheduler, Seed, Workers, exit_on_failures, fail, report_written
+from datagen.provenance import command_line
 from datagen.synth.storage import DEFAULT_CODECS, estimated_bytes
 
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Object bank (`objects` dataset: fg + alpha [+ fg_full]).")]
@@ -70,9 +71,10 @@ synth_matting = _synth_command(
 
 
 def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec, workers, scheduler, progress, **params) -> None:
-    from datagen.build import DatasetExistsError
+    from datagen.runner import Execution
     from datagen.shards import DatasetError
-    from datagen.shards.datasheet import write_datasheet
+    from datagen.shards.build import DatasetExistsError
+    from datagen.shardtools.datasheet import write_datasheet
     from datagen.synth.recipe import SynthParams
     from datagen.synth.run import run_synth
 
@@ -92,8 +94,7 @@ def _command(kind, objects, backgrounds, out, n, seed, regenerate, from_, codec,
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = run_synth(kind, objects, backgrounds, out, n, seed, replace(SynthParams(), **params),
-                               workers=workers, scheduler=scheduler, progress=progress, command=command_line(),
-                               codec=codec)
+                               execution=Execution(workers, scheduler, progress), command=command_line(), codec=codec)
         for warning in caught:
             typer.echo(f"warning: {warning.message}", err=True)
     except (DatasetError, DatasetExistsError, ValueError) as error:

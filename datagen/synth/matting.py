@@ -17,13 +17,12 @@ from datagen.synth.recipe import Banks, apply_realism, background, layer_patch, 
 def render_matting(recipe: dict, banks: Banks) -> dict:
     size = recipe["size"]
     bg = background(recipe, banks)
-    fg = alpha = None
-    for layer in recipe["layers"]:  # bottom to top
+    bottom, *above = recipe["layers"]  # bottom to top
+    first = layer_patch(bottom, banks, size, full=True)
+    fg, alpha = first.fg, first.alpha
+    for layer in above:
         patch = layer_patch(layer, banks, size, full=True)
-        if fg is None:
-            fg, alpha = patch.fg, patch.alpha
-        else:
-            fg, alpha = merge_layers(patch.fg, patch.alpha, fg, alpha)
+        fg, alpha = merge_layers(patch.fg, patch.alpha, fg, alpha)
     return {
         "id": sample_id(recipe["index"]),
         "image": apply_realism(blend_rounded(fg, bg, alpha), recipe["realism"]),

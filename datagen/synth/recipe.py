@@ -2,8 +2,9 @@
 
 ``plan(kind, params, seed, index, banks)`` draws the choices from
 ``SeedSequence([seed, index])`` (the primary object from the schedule), so sample ``index``
-is the same whichever worker makes it. ``render(recipe, banks)`` is the one function that
-turns a recipe into pixels; generation and ``--regenerate`` both call it, which is what
+is the same whichever worker makes it. ``render(recipe, banks)`` (`datagen.synth.render`, above
+the per-kind renderers that use this module's helpers) is the one function that turns a recipe
+into pixels; generation and ``--regenerate`` both call it, which is what
 makes regeneration byte-exact. A recipe stores the *intent* in canvas-relative terms
 (object area fraction, centre as a fraction of the canvas); ``render`` resolves it against
 the object's alpha box, deterministically.
@@ -27,6 +28,7 @@ import numpy as np
 
 from datagen.compose.augment import blur, jpeg, noise, photometric
 from datagen.compose.placement import MARGIN, Patch, Placement, object_box, scale_for_area, to_uint8, warp_object
+from datagen.shards.reader import Dataset
 from datagen.synth.schedule import primary_object
 
 
@@ -64,8 +66,8 @@ class SynthParams:
 class Banks:
     """The two input datasets (``datagen.shards.Dataset``; picklable, opened lazily)."""
 
-    objects: object
-    backgrounds: object
+    objects: Dataset
+    backgrounds: Dataset
 
     @property
     def has_fg_full(self) -> bool:
@@ -128,18 +130,6 @@ def _layer(rng: np.random.Generator, params: SynthParams, object_id: str, role: 
 
 def sample_id(index: int) -> str:
     return f"{index:07d}"
-
-
-def render(recipe: dict, banks: Banks) -> dict:
-    """Turn a recipe into a sample dict of its kind (``seg`` or ``matting``)."""
-    from datagen.synth.matting import render_matting
-    from datagen.synth.seg import render_seg
-
-    if recipe["kind"] == "seg":
-        return render_seg(recipe, banks)[0]
-    if recipe["kind"] == "matting":
-        return render_matting(recipe, banks)
-    raise ValueError(f"unknown recipe kind {recipe['kind']!r}")
 
 
 def background(recipe: dict, banks: Banks) -> np.ndarray:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from datagen.synth.recipe import Banks, SynthParams, plan, render
+from datagen.runner import Execution
+from datagen.synth.recipe import Banks, SynthParams, plan
+from datagen.synth.render import render
 from datagen.synth.storage import DEFAULT_CODECS
 
 KIND_DESC = {"seg": "synth-seg", "matting": "synth-matting"}
@@ -55,9 +57,7 @@ def run_synth(
     n: int,
     seed: int = 0,
     params: SynthParams = SynthParams(),
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = True,
+    execution: Execution = Execution(),
     shard_size: int = 64,
     command: str | None = None,
     codec: str | None = None,
@@ -66,7 +66,7 @@ def run_synth(
 
     ``codec`` is the shard codec spec (`datagen.shards.layout.parse_codec_spec`); by default
     photographic fields raw and label fields zstd:1 (`datagen.synth.storage`)."""
-    from datagen.build import write_dataset
+    from datagen.shards.build import write_dataset
 
     if n < 1:
         raise ValueError(f"--n must be >= 1, got {n}")
@@ -94,7 +94,7 @@ def run_synth(
     }
     return write_dataset(
         out, kind, range(n), job, provenance=provenance, shard_size=shard_size,
-        workers=workers, scheduler=scheduler, progress=progress, desc=KIND_DESC[kind],
+        execution=execution, desc=KIND_DESC[kind],
         codec=codec or DEFAULT_CODECS[kind],
     )
 
@@ -112,7 +112,7 @@ def regenerate(dataset: str | os.PathLike, sample: str, objects: str | None = No
     recorded = [entry.get("fingerprint") for entry in prov.get("inputs", [])] or [None, None]
     paths = [objects or prov["params"]["objects"], backgrounds or prov["params"]["backgrounds"]]
     banks = open_banks(*(str(Path(p).resolve()) for p in paths))
-    for path, bank, expected in zip(paths, (banks.objects, banks.backgrounds), recorded):
+    for path, bank, expected in zip(paths, (banks.objects, banks.backgrounds), recorded, strict=True):
         if expected is not None and bank.manifest.get("fingerprint") != expected:
             raise ValueError(f"{path}: this bank differs from the one {dataset} was made from")
     stored = ds.get(sample)

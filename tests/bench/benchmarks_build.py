@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datagen.runner import Execution
 from datagen.benchmarks import dim_recipe
 from datagen.importing import get_importer, run_import
 from timing import median_seconds  # tests/bench/timing.py, beside this script
@@ -58,8 +59,8 @@ def bench_build() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 importer = get_importer("build", name)
                 start = time.perf_counter()
-                result = run_import(importer, importer.options(root=DATA / folder), Path(tmp) / "o", progress=False,
-                                    workers=workers, shard_size=16, warn=lambda line: None).result
+                result = run_import(importer, importer.options(root=DATA / folder), Path(tmp) / "o",
+                                    execution=Execution(workers=workers, progress=False), shard_size=16, warn=lambda line: None).result
                 elapsed = time.perf_counter() - start
             print(f"build {name} ({result.n_samples} samples) workers={workers}: {elapsed:.2f} s, "
                   f"{result.n_samples / elapsed:.1f} samples/s")

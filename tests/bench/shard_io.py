@@ -23,7 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.imageio import read_alpha, read_image, write_png
 from datagen.shards import open_dataset
 
@@ -88,7 +89,7 @@ def rate(function, items, repeats=3) -> float:
 IMPORTS = (
     ("numpy", "h5py", "hdf5plugin"),  # what any reader of these HDF5 shards needs: the floor
     ("datagen.shards",),
-    ("datagen.build",),
+    ("datagen.shards.build",),
 )
 
 
@@ -150,7 +151,8 @@ def main() -> None:
             out = root / f"shards-{codec}"
             start = time.perf_counter()
             maker = Pair(sources)
-            write_dataset(out, "benchmark", list(range(args.n)), lambda i: {k: v for k, v in maker(i).items() if k in ("id", "image", "alpha")}, progress=False, codec=codec, shard_size=16)
+            write_dataset(out, "benchmark", list(range(args.n)), lambda i: {k: v for k, v in maker(i).items() if k in ("id", "image", "alpha")},
+                          execution=Execution(progress=False), codec=codec, shard_size=16)
             write_speed = args.n / (time.perf_counter() - start)
             # Every read checks its tiles; the zstd store is also read unchecked (verify=False),
             # interleaved with the checked reads so that machine load hits both alike.

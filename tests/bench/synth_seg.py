@@ -30,7 +30,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.build import write_dataset
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.compose.placement import object_box, scale_for_area
 from datagen.shards import open_dataset
 from datagen.synth.recipe import Banks, SynthParams, plan
@@ -50,8 +51,8 @@ def build_demo_banks(root: Path, codec: str | None = None) -> tuple[str, str]:
 
 def _write_banks(root, codec, obj_items, make_obj, bg_items, make_bg) -> tuple[str, str]:
     extra = {"codec": codec} if codec else {}
-    write_dataset(root / "objects", "objects", obj_items, make_obj, progress=False, **extra)
-    write_dataset(root / "bgs", "backgrounds", bg_items, make_bg, progress=False, **extra)
+    write_dataset(root / "objects", "objects", obj_items, make_obj, execution=Execution(progress=False), **extra)
+    write_dataset(root / "bgs", "backgrounds", bg_items, make_bg, execution=Execution(progress=False), **extra)
     return str(root / "objects"), str(root / "bgs")
 
 
@@ -99,7 +100,7 @@ def naive_sample(recipe: dict, banks: Banks, out_dir: Path) -> None:
 def timed_run(objects: str, bgs: str, out: Path, n: int, seed: int, params: SynthParams, codec: str) -> tuple[float, int]:
     """One run of ours: (samples/s, bytes written); the output is deleted afterwards."""
     t0 = time.perf_counter()
-    run_synth("seg", objects, bgs, out, n, seed=seed, params=params, progress=False, codec=codec)
+    run_synth("seg", objects, bgs, out, n, seed=seed, params=params, execution=Execution(progress=False), codec=codec)
     rate = n / (time.perf_counter() - t0)
     nbytes = sum(p.stat().st_size for p in out.glob("*.h5"))
     shutil.rmtree(out)
@@ -111,7 +112,7 @@ def breakdown(objects: str, bgs: str, n: int, params: SynthParams, out: Path, co
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
-    run_synth("seg", objects, bgs, out, n, seed=99, params=params, progress=False, codec=codec)
+    run_synth("seg", objects, bgs, out, n, seed=99, params=params, execution=Execution(progress=False), codec=codec)
     prof.disable()
     total = time.perf_counter() - t0
     stats = pstats.Stats(prof).stats
@@ -163,7 +164,8 @@ def main() -> None:
         print(f"banks ({args.banks}): {len(banks.objects)} objects {banks.objects.shape(0, 'alpha')}, fields "
               f"{banks.objects.fields}; {len(banks.backgrounds)} backgrounds")
         warnings.simplefilter("ignore")  # the demo bank has no fg_full: warned once per run otherwise
-        run_synth("seg", objects, bgs, root / "warmup", 4, params=SynthParams(size=64), progress=False)  # JIT cache, opens
+        run_synth("seg", objects, bgs, root / "warmup", 4, params=SynthParams(size=64),
+                  execution=Execution(progress=False))  # JIT cache, opens
         for size in args.sizes:
             n = args.n if size <= 512 else max(args.n // 4, 10)
             params = SynthParams(size=size)

@@ -139,14 +139,15 @@ def bench_step(args: argparse.Namespace) -> None:
 def _fg_full_bank(objects: str, out: str) -> None:
     """A copy of an objects bank with ``fg_full`` = its fg at 16 bit: not a refit, but the same
     fields, dtypes and code path as one (the loader's speed does not depend on the colours)."""
-    from datagen.build import write_dataset
+    from datagen.runner import Execution
+    from datagen.shards.build import write_dataset
     from datagen.shards import open_dataset
 
     source = open_dataset(objects)
     samples = [dict(s, fg_full=s["fg"].astype("uint16") * 257) for s in source]
     for sample in samples:
         sample.pop("recipe", None)
-    write_dataset(out, "objects", samples, _Same(), progress=False)
+    write_dataset(out, "objects", samples, _Same(), execution=Execution(progress=False))
 
 
 class _Same:
@@ -168,6 +169,7 @@ def bench_loader(args: argparse.Namespace) -> None:
     from torch.utils.data import DataLoader
 
     from datagen.demo.banks import build_background_bank, build_object_bank
+    from datagen.runner import Execution
     from training.data import MattingData, MattingDataConfig
 
     cv2.setNumThreads(1)
@@ -175,8 +177,8 @@ def bench_loader(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     per_round = 40
     with tempfile.TemporaryDirectory() as tmp:
-        build_object_bank(f"{tmp}/objects", n=6, size=(800, 800), progress=False)
-        build_background_bank(f"{tmp}/backgrounds", n=6, size=(720, 960), progress=False)
+        build_object_bank(f"{tmp}/objects", n=6, size=(800, 800), execution=Execution(progress=False))
+        build_background_bank(f"{tmp}/backgrounds", n=6, size=(720, 960), execution=Execution(progress=False))
         _fg_full_bank(f"{tmp}/objects", f"{tmp}/objects_full")
         cfg = MattingDataConfig(out_size=args.size)
         print(f"\nloader, {args.size}x{args.size} output, thesis recipe, 1 process, median of {args.iters} rounds "

@@ -99,8 +99,8 @@ def imatting_plots(title: str, aggregate: dict, out: Path) -> list[str]:
         return []
     plt = _pyplot()
     curves = aggregate["per_click"]
-    fig, axes = plt.subplots(1, len(MATTING_METRICS), figsize=(3.25 * len(MATTING_METRICS), 3), dpi=100)
-    for ax, key in zip(axes, MATTING_METRICS):
+    fig, axes = plt.subplots(1, len(MATTING_METRICS), figsize=(3.25 * len(MATTING_METRICS), 3), dpi=100, squeeze=False)
+    for ax, key in zip(axes[0], MATTING_METRICS, strict=True):
         label, factor = MATTING_COLUMNS[key]
         v = np.asarray(curves[key]) * factor
         ax.plot(range(1, len(v) + 1), v, marker="o")

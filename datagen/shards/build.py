@@ -26,7 +26,7 @@ from typing import Any
 
 from datagen import __version__
 from datagen.files import file_digest, write_atomic
-from datagen.runner import map_tasks
+from datagen.runner import Execution, map_tasks
 from datagen.shards.layout import DEFAULT_CODEC, MANIFEST, PARTS, TEMP_GLOB, parse_codec_spec, shard_name
 from datagen.shards.manifest import Failure, dataset_fingerprint, manifest_document, write_manifest
 from datagen.shards.schema import kind_fields, validate_sample
@@ -65,9 +65,7 @@ def write_dataset(
     provenance: dict | None = None,
     failures: Sequence[Failure] = (),
     shard_size: int = 64,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: bool = True,
+    execution: Execution = Execution(),
     desc: str = "",
     codec: str = DEFAULT_CODEC,
 ) -> WriteResult:
@@ -121,10 +119,10 @@ def write_dataset(
     fresh = map_tasks(
         _build_shard,
         tasks,
-        workers=workers,
-        scheduler=scheduler,
+        workers=execution.workers,
+        scheduler=execution.scheduler,
         desc=desc or f"writing {kind}",
-        progress=progress,
+        progress=execution.progress,
         weight=lambda task: len(task.items),
         unit="sample",
     )

@@ -49,7 +49,7 @@ def unknown_share(trimap: np.ndarray | None, alpha: np.ndarray | None) -> float 
 
 def dataset_statistics(dataset: Dataset, max_samples: int = MAX_SAMPLES, seed: int = 0) -> dict:
     """Image sizes of every sample; coverage and unknown share over at most `max_samples` samples."""
-    from datagen.shards.preview import choose_indices
+    from datagen.shardtools.preview import choose_indices
 
     fields = dataset.fields
     picture = "alpha" if dataset.kind == "objects" else "image"
@@ -81,7 +81,7 @@ def dataset_statistics(dataset: Dataset, max_samples: int = MAX_SAMPLES, seed: i
 def source_licences(manifest: dict, depth: int = _SOURCE_DEPTH) -> list[dict]:
     """The public datasets behind a dataset, with their licences: its own source manifest, then
     those of the datasets it was made from (inputs that are dataset folders), without repeats."""
-    from datagen.datasets.manifests import ManifestError, load_manifest as load_source
+    from datagen.datasets.layouts import LayoutError, load_layout
 
     found: dict[str, dict] = {}
     pending = [(manifest, depth)]
@@ -92,9 +92,9 @@ def source_licences(manifest: dict, depth: int = _SOURCE_DEPTH) -> list[dict]:
         name = provenance.get("source_manifest", {}).get("name")
         if name and name not in found:
             try:
-                doc = load_source(name)
+                doc = load_layout(name)
                 found[name] = {key: doc.get(key, "") for key in ("name", "title", "license", "citation", "homepage")}
-            except ManifestError as error:
+            except LayoutError as error:
                 found[name] = {"name": name, "title": "", "license": f"unknown ({error})", "citation": "", "homepage": ""}
         if left <= 0:
             continue
@@ -118,7 +118,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def _histogram_rows(values: list[float]) -> list[list]:
     counts, _ = np.histogram(np.clip(values, 0.0, 1.0), bins=COVERAGE_BINS)
-    return [[f"{lo:.1f}-{hi:.1f}", int(count)] for lo, hi, count in zip(COVERAGE_BINS[:-1], COVERAGE_BINS[1:], counts)]
+    return [[f"{lo:.1f}-{hi:.1f}", int(count)] for lo, hi, count in zip(COVERAGE_BINS[:-1], COVERAGE_BINS[1:], counts, strict=True)]
 
 
 def _digest_of(entry: dict) -> str:
@@ -220,7 +220,7 @@ def plot_statistics(stats: dict, path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False)
-    for axis, panel in zip(axes[0], panels):
+    for axis, panel in zip(axes[0], panels, strict=True):
         if panel == "coverage":
             axis.hist(np.clip(stats["coverage"], 0, 1), bins=COVERAGE_BINS, color="#4a7")
             axis.set(title=f"{stats['matte_field']} coverage", xlabel="mean opacity", ylabel="samples")

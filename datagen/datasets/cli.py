@@ -1,4 +1,7 @@
-"""`datagen manifests list | check NAME --root PATH`: compare a dataset copy with manifests/."""
+"""`datagen manifests list | check NAME --root PATH`: compare a dataset copy with its layout in manifests/.
+
+The same commands are also `datagen layouts ...`, the name the code uses; `manifests` stays for
+scripts written before the rename."""
 
 from __future__ import annotations
 
@@ -9,36 +12,36 @@ import typer
 
 from datagen.cli_common import comma_list, fail
 
-manifests_app = typer.Typer(help="Definitions of the public source datasets (layout, counts, licences) and checks of local copies.",
+layouts_app = typer.Typer(help="Definitions of the public source datasets (layout, counts, licences) and checks of local copies.",
                             no_args_is_help=True)
 
 
-@manifests_app.command("list")
-def list_manifests() -> None:
+@layouts_app.command("list")
+def list_layouts() -> None:
     """List the datasets the toolkit knows, with their parts and licence notes."""
-    from datagen.datasets.manifests import available, load_manifest
+    from datagen.datasets.layouts import available, load_layout
 
     for name in available():
-        doc = load_manifest(name)
+        doc = load_layout(name)
         typer.echo(f"{name} (v{doc['version']}): {doc['title']} [parts: {', '.join(doc['parts'])}]")
         typer.echo(f"    licence: {doc['license']}")
 
 
-@manifests_app.command("check")
+@layouts_app.command("check")
 def check(
-    name: Annotated[str, typer.Argument(help="Dataset manifest name (see `datagen manifests list`).")],
+    name: Annotated[str, typer.Argument(help="Dataset layout name (see `datagen manifests list`).")],
     root: Annotated[Path, typer.Option("--root", help="The dataset copy's top folder, as published.")],
     part: Annotated[Optional[list[str]], typer.Option("--part", callback=comma_list, help="Check only these parts (comma-separated or repeated); default: every part present.")] = None,
     backgrounds: Annotated[Optional[Path], typer.Option("--backgrounds", help="DIM lists: the folder holding the background JPEGs they name.")] = None,
     decode: Annotated[bool, typer.Option("--decode/--no-decode", help="Open every file's header (image) or variable table (.mat) to find malformed files.")] = True,
 ) -> None:
     """Report what is missing, extra or malformed in a copy; exit 1 if anything is missing or malformed."""
-    from datagen.datasets.manifests import ManifestError
-    from datagen.datasets.manifests import check as run
+    from datagen.datasets.layouts import LayoutError
+    from datagen.datasets.layouts import check as run
 
     try:
         report = run(name, root, part or None, {"backgrounds": backgrounds} if backgrounds else None, decode=decode)
-    except ManifestError as error:
+    except LayoutError as error:
         fail(str(error))
     typer.echo(report.summary())
     for folder, count in report.counts.items():
@@ -48,5 +51,6 @@ def check(
 
 
 def register(app: typer.Typer) -> None:
-    """Add `datagen manifests` to the app."""
-    app.add_typer(manifests_app, name="manifests")
+    """Add `datagen manifests` and its alias `datagen layouts` to the app."""
+    app.add_typer(layouts_app, name="manifests")
+    app.add_typer(layouts_app, name="layouts", help="The same commands as `datagen manifests`.")

@@ -1,6 +1,6 @@
-"""Source-dataset manifests: load the JSON definitions in `manifests/` and check a user's copy.
+"""Public-dataset layouts: load the JSON definitions in `manifests/` and check a user's copy.
 
-A manifest describes how a public dataset is laid out on disk (folders, extensions, counts,
+A layout describes how a public dataset is laid out on disk (folders, extensions, counts,
 which folders pair up by file stem, which name lists the dataset itself ships) plus its
 licence. We never commit third-party name lists: when a dataset ships one, the check reads
 it from the user's copy and verifies every listed file exists.
@@ -13,6 +13,10 @@ Problems come in three kinds, named as the CLI prints them:
 A problem is *identified* when it names the exact file; count shortfalls of datasets that
 ship no name list cannot name files. Builders refuse to run on identified missing files and
 malformed name lists, and only warn on the rest (partial copies are useful for tests).
+
+The files keep their historical folder name, `manifests/`, and the command `datagen manifests`
+stays; in the code they are layouts, so that `load_layout` (a public dataset's layout) is not
+confused with `datagen.shards.load_manifest` (a built dataset's manifest.json).
 """
 
 from __future__ import annotations
@@ -23,8 +27,12 @@ from pathlib import Path
 
 SCHEMA = 1
 
-# Repo-root `manifests/` (editable installs and source checkouts).
-MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifests"
+# A wheel carries the layouts as `layout_files/` beside this module (setup.py copies them there);
+# a checkout or an editable install has no such folder and reads the top-level `manifests/`,
+# where people edit them. The shipped copy is looked for first: in site-packages, parents[2]
+# is site-packages itself, where a folder named `manifests` could belong to anything.
+_SHIPPED_DIR = Path(__file__).resolve().parent / "layout_files"
+LAYOUT_DIR = _SHIPPED_DIR if _SHIPPED_DIR.is_dir() else Path(__file__).resolve().parents[2] / "manifests"
 
 
 @dataclass(frozen=True)
@@ -69,24 +77,26 @@ class Report:
         return "\n".join([head] + [f"  {p}" for p in self.problems])
 
 
-class ManifestError(ValueError):
-    """Unknown manifest name or a manifest file that breaks the schema."""
+class LayoutError(ValueError):
+    """Unknown layout name or a layout file that breaks the schema."""
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in MANIFEST_DIR.glob("*.json"))
+    """The names of the known dataset layouts, sorted."""
+    return sorted(p.stem for p in LAYOUT_DIR.glob("*.json"))
 
 
-def load_manifest(name: str) -> dict:
-    path = MANIFEST_DIR / f"{name}.json"
+def load_layout(name: str) -> dict:
+    """The layout document of dataset `name`, checked against the schema (LayoutError if not)."""
+    path = LAYOUT_DIR / f"{name}.json"
     if not path.is_file():
-        raise ManifestError(f"unknown dataset manifest {name!r}; known: {', '.join(available())}")
+        raise LayoutError(f"unknown dataset manifest {name!r}; known: {', '.join(available())}")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ManifestError(f"{path}: not valid JSON ({exc})") from exc
+        raise LayoutError(f"{path}: not valid JSON ({exc})") from exc
     if doc.get("schema") != SCHEMA or doc.get("name") != name or not isinstance(doc.get("parts"), dict):
-        raise ManifestError(f"{path}: expected schema {SCHEMA}, name {name!r} and a 'parts' object")
+        raise LayoutError(f"{path}: expected schema {SCHEMA}, name {name!r} and a 'parts' object")
     return doc
 
 
@@ -126,8 +136,8 @@ def _decode_problem(path: Path, decode: str | None) -> str | None:
     if decode == "image":
         from PIL import Image
         try:
-            with Image.open(path) as im:
-                im.size  # header parsed by open()
+            with Image.open(path):  # open() parses the header
+                pass
         except Exception as exc:  # noqa: BLE001 - any decoder failure means malformed
             return f"not a readable image ({type(exc).__name__}: {exc})"
     elif decode and decode.startswith("mat:"):
@@ -152,13 +162,13 @@ def _resolve(root: Path, extra_roots: dict[str, Path], rel: str) -> tuple[Path |
 
 def check(name: str, root: Path, parts: list[str] | None = None,
           extra_roots: dict[str, Path] | None = None, decode: bool = True) -> Report:
-    """Check the copy of dataset `name` at `root` against its manifest.
+    """Check the copy of dataset `name` at `root` against its layout.
 
     `parts` defaults to every part with at least one folder present (all parts if none is),
     so a user who only downloaded the training archives is not told the test set is missing.
     `extra_roots` maps `@key` references (e.g. `@backgrounds`) to folders given separately.
     """
-    doc = load_manifest(name)
+    doc = load_layout(name)
     root = Path(root)
     extra_roots = {k: Path(v) for k, v in (extra_roots or {}).items()}
     if parts is None:
@@ -167,7 +177,7 @@ def check(name: str, root: Path, parts: list[str] | None = None,
         parts = present or list(doc["parts"])
     unknown = [p for p in parts if p not in doc["parts"]]
     if unknown:
-        raise ManifestError(f"{name} has no part {', '.join(unknown)}; parts: {', '.join(doc['parts'])}")
+        raise LayoutError(f"{name} has no part {', '.join(unknown)}; parts: {', '.join(doc['parts'])}")
     report = Report(name=name, root=str(root), parts=list(parts))
     if not root.is_dir():
         report.problems.append(Problem("missing", str(root), "dataset root folder does not exist"))
@@ -190,7 +200,7 @@ def check(name: str, root: Path, parts: list[str] | None = None,
 
 
 def _present(exists: bool, spec: dict, report: Report, what: str) -> bool:
-    """Whether an entry of the manifest is there; a missing one is a problem unless optional."""
+    """Whether an entry of the layout is there; a missing one is a problem unless optional."""
     if not exists and not spec.get("optional"):
         report.problems.append(Problem("missing", spec["path"], f"{what} not found"))
     return exists
@@ -243,25 +253,23 @@ def _check_namelist(root: Path, extra_roots: dict[str, Path], spec: dict, report
         report.problems.append(Problem("malformed", rel, f"{len(names)} names, the dataset ships {spec['count']}",
                                        identified=False))
     suffixes = spec.get("suffixes") or [""] * len(spec.get("in", []))
-    for where, suffix in zip(spec.get("in", []), suffixes):
+    for where, suffix in zip(spec.get("in", []), suffixes, strict=True):
         alternatives = [_resolve(root, extra_roots, w) for w in where.split("|")]
-        if any(base is None for base, _ in alternatives):
-            label = " or ".join(lab for _, lab in alternatives)
+        label = " or ".join(lab for _, lab in alternatives)
+        bases = [base for base, _ in alternatives if base is not None]
+        if len(bases) < len(alternatives):
             report.problems.append(Problem("missing", label, f"needed for {rel}: pass the folder (e.g. --backgrounds)"))
             continue
-        if not any(base.is_dir() for base, _ in alternatives):
+        folders = [base for base in bases if base.is_dir()]
+        if not folders:
             continue  # the folder itself is reported by _check_folder (or is an absent extra root)
-        listing = set()
-        for base, _ in alternatives:
-            if base.is_dir():
-                listing |= {p.name for p in base.iterdir()}
+        listing = {p.name for folder in folders for p in folder.iterdir()}
         for name in names:
             if not name.strip():
                 continue
             candidates = [name + suffix] + [name.replace(a, b, 1) + suffix
                                             for a, b in spec.get("aliases", {}).items() if name.startswith(a)]
             if not any(c in listing for c in candidates):
-                label = " or ".join(lab for _, lab in alternatives)
                 report.problems.append(Problem("missing", f"{label}/{name + suffix}", f"listed in {rel}"))
 
 
@@ -290,4 +298,4 @@ def require(name: str, root: Path, parts: list[str] | None = None,
 
 
 class InputsError(RuntimeError):
-    """A build's inputs do not match the dataset manifest; the message lists what is missing."""
+    """A build's inputs do not match the dataset layout; the message lists what is missing."""

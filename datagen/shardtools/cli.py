@@ -73,7 +73,7 @@ def export(
 ) -> None:
     """Write samples as `<id>_<field>.png` (16-bit PNG for 16-bit fields, masks as 0/255) and recipes as JSON."""
     from datagen.shards import DatasetError, open_dataset
-    from datagen.shards.export import export_samples
+    from datagen.shardtools.export import export_samples
 
     try:
         written = export_samples(open_dataset(path), out, ids=ids, fields=fields, names=names)
@@ -94,7 +94,7 @@ def preview(
     """A contact sheet of random samples: picture, mask/alpha outline, trimap and ignore bands, clicks, id and recipe."""
     from datagen.imageio import write_png
     from datagen.shards import DatasetError, open_dataset
-    from datagen.shards.preview import contact_sheet
+    from datagen.shardtools.preview import contact_sheet
 
     try:
         sheet, shown = contact_sheet(open_dataset(path), n=n, seed=seed, fields=fields, tile=tile)
@@ -112,7 +112,7 @@ def datasheet(
 ) -> None:
     """Write a markdown datasheet from the manifest: kind, fields, sources and licences, provenance, failures, shards, statistics."""
     from datagen.shards import DatasetError
-    from datagen.shards.datasheet import write_datasheet
+    from datagen.shardtools.datasheet import write_datasheet
 
     try:
         written = write_datasheet(path, out)
