@@ -142,20 +142,22 @@ def sample_clicks(gt: np.ndarray, n: int, band: int, rng: np.random.Generator) -
     return clicks
 
 
-def _click_tensors(clicks: list[list[Click]], shape: tuple[int, int], sigmas, device) -> tuple[Tensor, Tensor]:
+def _click_tensors(clicks: list[list[Click]], shape: tuple[int, int], sigmas, device,
+                   side: int = 0) -> tuple[Tensor, Tensor]:
     """(Bx2xHxW click masks, Bx6xHxW click maps) of each sample's clicks so far."""
     masks = np.zeros((len(clicks), 2, *shape), np.float32)
     for b, sample in enumerate(clicks):
         for y, x, positive in sample:
             masks[b, 0 if positive else 1, y, x] = 1.0
-    maps = np.stack([click_maps(m, sigmas) for m in masks])
+    maps = np.stack([click_maps(m, sigmas, side) for m in masks])
     return torch.from_numpy(masks).to(device), torch.from_numpy(maps).to(device)
 
 
-def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigmas, where: str) -> tuple[Tensor, float]:
+def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigmas, where: str,
+           side: int = 0) -> tuple[Tensor, float]:
     """One forward on the clicks so far, Eq. 3.1 and one optimiser step; returns the forced
     prediction (detached) and the loss."""
-    masks, maps = _click_tensors(clicks, tuple(batch["image"].shape[-2:]), sigmas, batch["image"].device)
+    masks, maps = _click_tensors(clicks, tuple(batch["image"].shape[-2:]), sigmas, batch["image"].device, side)
     with run.autocast():
         out = run.wrapped(batch["image"], maps, prev)
         loss = soft_iou_click_loss(out, batch["mask"], batch["valid"], clicks)
@@ -164,7 +166,7 @@ def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigma
     return force_clicks(out.detach().float(), masks), value
 
 
-def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas) -> float:
+def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas, side: int = 0) -> float:
     """One slot: ``n_clicks`` robot clicks per image, an update after each; returns the mean loss."""
     gt = robot_gt(batch["mask"], batch["valid"])
     prob = torch.zeros_like(batch["mask"])
@@ -176,17 +178,17 @@ def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas) -> float:
             click = next_click_largest_region(gt[b], pred[b], clicks[b])
             if click != NO_ERROR:
                 clicks[b].append(click)
-        prob, value = _learn(run, batch, clicks, prob, sigmas, f"step {run.step + 1}, click {k}")
+        prob, value = _learn(run, batch, clicks, prob, sigmas, f"step {run.step + 1}, click {k}", side)
         pred = list(prob[:, 0].cpu().numpy() >= THRESHOLD)
         total += value
     return total / n_clicks
 
 
-def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epoch: int) -> float:
+def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epoch: int, side: int = 0) -> float:
     """One slot of the ablation baseline: one update on clicks drawn from the ground truth."""
     clicks = [sample_clicks(g, cfg.per_image, cfg.negative_band, sample_rng(seed, epoch, int(i), CLICK_STREAM))
               for g, i in zip(robot_gt(batch["mask"], batch["valid"]), batch["index"])]
-    _, value = _learn(run, batch, clicks, torch.zeros_like(batch["mask"]), sigmas, f"step {run.step + 1}")
+    _, value = _learn(run, batch, clicks, torch.zeros_like(batch["mask"]), sigmas, f"step {run.step + 1}", side)
     return value
 
 
@@ -195,13 +197,15 @@ def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epo
 class IsegRun:
     """What one run trains: the model (an :class:`IsegNet`, or any module with its call
     signature ``model(image, maps, prev_mask)``), its data (``len``, ``set_epoch``, ``[i]`` ->
-    image, mask, valid, index), the click-map sigmas and the run config as tables."""
+    image, mask, valid, index), the click-map sigmas and side (0: the longer side) and the run
+    config as tables."""
 
     model: nn.Module
     model_config: dict[str, Any]
     data: Any
     config: dict[str, dict[str, Any]]
     sigmas: tuple[float, ...] = CLICK_SIGMAS
+    click_side: int = 0
 
 
 def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str | Path, world: World, *,
@@ -211,8 +215,8 @@ def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str
 
     def step(run: Run, batch: dict) -> dict[str, float]:
         if clicks.all_at_once:
-            return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch)}
-        return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas)}
+            return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch, iseg.click_side)}
+        return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas, iseg.click_side)}
 
     task = Task(network=NETWORK, model=iseg.model, model_config=iseg.model_config, dataset=iseg.data, paired=False,
                 step=step, config=iseg.config)
@@ -254,6 +258,6 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
         if world.is_main:
             report(f"initialised from {init} (its step {step})")
     tables = config_to_dict({**config, "train": train})
-    run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas)
+    run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas, model_cfg.click_side)
     return fit_clicks(run, config["clicks"], train, out, world, max_steps=max_steps, resume=resume, amp=amp,
                       progress=progress)
