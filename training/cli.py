@@ -198,6 +198,11 @@ def _fit(network: str, run: FitRun, load: Callable[[tuple[str, ...]], dict], tra
                    f"metrics {result.metrics}")
 
 
+def _model_overrides(run: FitRun) -> tuple[str, ...]:
+    """The --set items of the [model] table: with --init they must agree with the checkpoint."""
+    return tuple(item for item in run.overrides or () if item.strip().startswith("model."))
+
+
 @command_with_shared(fit_app, "fba")
 def fit_fba_command(
     out: FitOut,
@@ -206,6 +211,9 @@ def fit_fba_command(
     backgrounds: Backgrounds = None,
     matting: Matting = None,
     pretrained: FitPretrained = None,
+    init: Annotated[Optional[Path], typer.Option(
+        "--init", help="An fba checkpoint to start from (one of ours, or `training import-weights fba`): its network "
+        "and weights; --config then sets data and training only.")] = None,
     *,
     shared: FitRun,
 ) -> None:
@@ -216,6 +224,7 @@ def fit_fba_command(
     source = _matting_source(objects, backgrounds, matting)
     _fit("fba", shared, lambda overrides: load_fba_config(config, overrides),
          lambda cfg, world, **keywords: fit_fba(cfg, out, world, **source, pretrained=pretrained and str(pretrained),
+                                                init=init and str(init), model_overrides=_model_overrides(shared),
                                                 **keywords))
 
 
@@ -249,7 +258,9 @@ def fit_iseg_command(
     stage: Annotated[str, typer.Option(
         "--stage", help="pretrain: the config's train table (thesis: synthetic data); finetune: the train table with "
         "the finetune table's epochs and lr (thesis: real data), from --init.")] = "pretrain",
-    init: Annotated[Optional[Path], typer.Option("--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune).")] = None,
+    init: Annotated[Optional[Path], typer.Option(
+        "--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune, or "
+        "`training import-weights iseg`): its network and weights; --config then sets data and training only.")] = None,
     pretrained: FitPretrained = None,
     *,
     shared: FitRun,
@@ -260,7 +271,25 @@ def fit_iseg_command(
 
     _fit("iseg", shared, lambda overrides: load_iseg_config(config, overrides),
          lambda cfg, world, **keywords: fit_iseg(cfg, out, world, data=str(data), stage=stage, init=init and str(init),
-                                                 pretrained=pretrained and str(pretrained), **keywords))
+                                                 pretrained=pretrained and str(pretrained),
+                                                 model_overrides=_model_overrides(shared), **keywords))
+
+
+@app.command("import-weights")
+def import_weights_command(
+    network: Annotated[str, typer.Argument(help="fba (FBA_Matting's FBA.pth) or iseg (DeepInteractiveSegmentation's InterSegSynthFT.pth).")],
+    weights: Annotated[Path, typer.Argument(help="The published state dict file (.pth), downloaded by you; nothing in it is executed.")],
+    out: Annotated[Path, typer.Option("--out", help="The checkpoint to write (.pt): predict, evaluate, demo and fit --init take it.")],
+) -> None:
+    """Turn a published FBA or interactive-segmentation state dict into a checkpoint of ours: every key mapped,
+    every shape checked; a file that is not that network's writes nothing (README: "Use the published models")."""
+    from training.published import import_weights
+
+    try:
+        result = import_weights(network, weights, out)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(str(result))
 
 
 @app.command("predict")

@@ -62,7 +62,8 @@ class IsegPredictor:
         return f"IsegPredictor(checkpoint={self.source!r}, max_pixels={self.max_pixels})"
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
-        """HxW float32 foreground probability in [0, 1] after ``clicks`` (clicked pixels exactly 0 or 1).
+        """HxW float32 foreground probability in [0, 1] after ``clicks`` (clicked pixels exactly 0 or 1,
+        except for a network that forces them before its guided filter: the published one).
 
         ``image`` HxWx3 uint8 or uint16; ``prev_mask`` HxW, this predictor's previous answer
         (zeros before the first click), clipped to [0, 1] before the network sees it.
@@ -86,8 +87,9 @@ class IsegPredictor:
         prob = out[0, 0].float().cpu().numpy()
         if (sh, sw) != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        for y, x, positive in clicks:
-            prob[y, x] = 1.0 if positive else 0.0
+        if not self.net.config.force_clicks_before_filter:   # that network's output stands as it is
+            for y, x, positive in clicks:
+                prob[y, x] = 1.0 if positive else 0.0
         return np.ascontiguousarray(prob, dtype=np.float32)
 
     def predict_sequence(self, image: np.ndarray, clicks: Sequence[Click]) -> list[np.ndarray]:

@@ -50,7 +50,7 @@ import torch
 from scipy import ndimage
 from torch import Tensor, nn
 
-from training.checkpoint import CheckpointError, load_checkpoint
+from training.checkpoint import init_network_config
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import SegData, SegDataConfig
 from training.data.sampling import sample_rng
@@ -223,27 +223,16 @@ def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str
     return fit(task, train, out, world, max_steps=max_steps, resume=resume, amp=amp, progress=progress)
 
 
-def init_from_iseg(model: IsegNet, path: str | Path) -> int:
-    """Load an iseg checkpoint's weights into ``model`` (the fine-tuning start); its network must
-    be built exactly as ``model``. Returns the step the checkpoint was at."""
-    state = load_checkpoint(path, NETWORK)
-    want = model.config.to_dict()
-    for key in sorted(set(want) | set(state["model_config"])):
-        if state["model_config"].get(key) != want.get(key):
-            raise CheckpointError(f"--init {path}: its network has model.{key}={state['model_config'].get(key)!r}, "
-                                  f"this config has {want.get(key)!r}")
-    model.load_state_dict(state["model"])
-    return int(state.get("position", {}).get("step", 0))
-
-
 def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str, stage: str = "pretrain",
              init: str | None = None, pretrained: str | None = None, max_steps: int | None = None,
              resume: bool = False, amp: str = "none", progress: bool = True,
-             report: Callable[[str], None] = print) -> FitResult:
+             report: Callable[[str], None] = print, model_overrides: tuple[str, ...] = ()) -> FitResult:
     """Train the interactive segmentation network on ``data`` (seg shards, or a benchmark with
     masks) for ``stage``. ``pretrained``: local ImageNet ResNet-50 weights for the image stream;
-    ``init``: an iseg checkpoint to start from (``finetune`` needs one); both are ignored on
-    resume, where the run's checkpoint holds every weight."""
+    ``init``: an iseg checkpoint to start from (``finetune`` needs one), whose network replaces
+    the config's ``[model]`` (:func:`training.checkpoint.init_network_config`; ``model_overrides``
+    are the ``--set model.*`` items). The weights of both are ignored on resume, where the run's
+    checkpoint holds every weight."""
     train = stage_train(config, stage)
     if not resume:
         if pretrained and init:
@@ -251,12 +240,16 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
         if stage == "finetune" and not init:
             raise ValueError("--stage finetune starts from the pre-trained network: give --init PRETRAIN_RUN/last.pt")
     model_cfg: IsegNetConfig = config["model"]
+    start = None
+    if init:
+        model_cfg, start = init_network_config(init, NETWORK, IsegNetConfig, model_cfg, model_overrides)
+        config = {**config, "model": model_cfg}
     dataset = SegData(config["data"], data, seed=train.seed)
     model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, report, pretrained=pretrained, resume=resume)
-    if init and not resume:
-        step = init_from_iseg(model, init)
+    if start is not None and not resume:
+        model.load_state_dict(start["model"])
         if world.is_main:
-            report(f"initialised from {init} (its step {step})")
+            report(f"initialised from {init} (its step {int(start.get('position', {}).get('step', 0))})")
     tables = config_to_dict({**config, "train": train})
     run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas, model_cfg.click_side)
     return fit_clicks(run, config["clicks"], train, out, world, max_steps=max_steps, resume=resume, amp=amp,

@@ -45,20 +45,21 @@ class PretrainedReport:
                 f"{self.zero_initialised_channels} extra input channels zero-initialised")
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a state dict file, unwrapped and without a ``module.`` prefix."""
+def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[str, torch.Tensor]:
+    """The tensors of a state dict file, unwrapped and without a ``module.`` prefix; errors are
+    one line starting with ``what`` and the path."""
     try:
         obj = torch.load(Path(path), map_location="cpu", weights_only=True)
     except OSError as exc:
-        raise ValueError(f"pretrained weights {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"{what} {path}: {exc.strerror or exc}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"pretrained weights {path}: not a plain tensor state dict ({first_line})") from None
+        raise ValueError(f"{what} {path}: not a plain tensor state dict ({first_line})") from None
     for key in _WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"pretrained weights {path}: expected a dict of tensors (a state dict)")
+        raise ValueError(f"{what} {path}: expected a dict of tensors (a state dict)")
     return {k.removeprefix(_PREFIX): v for k, v in obj.items()}
 
 
