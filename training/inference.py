@@ -62,6 +62,9 @@ class FBAPredictor:
         if max_pixels < OUTPUT_STRIDE ** 2:
             raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
         self.net = net.to(device).eval()
+        # a network that fuses in its forward (the published one) is not fused again; a module
+        # without our config (a stand-in, a user's network) is fused here
+        self.fused_by_net = bool(getattr(getattr(net, "config", None), "fusion_in_forward", False))
         self.sigmas = tuple(sigmas)
         self.device = device
         self.tta = tta
@@ -93,7 +96,7 @@ class FBAPredictor:
             total += self._view(rgb, trimap, scale, flip, k)
         mean = torch.from_numpy(total / len(views)).permute(2, 0, 1)[None]
         alpha, fg, bg = mean[:, :1], mean[:, 1:4], mean[:, 4:7]
-        if not self.net.config.fusion_in_forward:
+        if not self.fused_by_net:
             alpha, fg, bg = fuse_fba(torch.from_numpy(rgb).permute(2, 0, 1)[None], alpha, fg, bg)
         alpha, fg, bg = alpha[0, 0].numpy(), fg[0].permute(1, 2, 0).numpy(), bg[0].permute(1, 2, 0).numpy()
         is_fg, is_bg = trimap_masks(trimap)

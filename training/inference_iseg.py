@@ -54,6 +54,9 @@ class IsegPredictor:
         if max_pixels < OUTPUT_STRIDE ** 2:
             raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
         self.net = net.to(device).eval()
+        # the published network forces the clicks before its guided filter and its output stands;
+        # any other (also a module without our config) gets them forced after
+        self.force_after = not getattr(getattr(net, "config", None), "force_clicks_before_filter", False)
         self.device = device
         self.max_pixels = max_pixels
         self.source = source
@@ -87,7 +90,7 @@ class IsegPredictor:
         prob = out[0, 0].float().cpu().numpy()
         if (sh, sw) != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        if not self.net.config.force_clicks_before_filter:   # that network's output stands as it is
+        if self.force_after:
             for y, x, positive in clicks:
                 prob[y, x] = 1.0 if positive else 0.0
         return np.ascontiguousarray(prob, dtype=np.float32)
