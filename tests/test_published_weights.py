@@ -206,6 +206,19 @@ def test_fit_iseg_fine_tunes_the_imported_network(published, tmp_path, one_threa
     assert end["model_config"]["click_side"] == 352 and end["model_config"]["force_clicks_before_filter"]
 
 
+def test_shipped_published_configs_are_the_published_networks():
+    from training.loops.fba import load_fba_config
+    from training.loops.iseg import load_iseg_config
+    from training.models.published import PUBLISHED
+
+    assert load_fba_config("published")["model"] == PUBLISHED["fba"].config
+    assert load_iseg_config("published")["model"] == PUBLISHED["iseg"].config
+    # the recipe is the thesis's: only the [model] table differs
+    for load in (load_fba_config, load_iseg_config):
+        thesis, published = load("thesis"), load("published")
+        assert {k: v for k, v in thesis.items() if k != "model"} == {k: v for k, v in published.items() if k != "model"}
+
+
 def test_old_checkpoints_without_the_new_fields_build_todays_networks(tmp_path):
     """Config dicts written before the published-variant fields existed load with today's behaviour."""
     for net, cfg, new in ((FBANet, FBAConfig.tiny(), ("norm_order", "weight_standardisation", "fusion_in_forward")),

@@ -4,8 +4,8 @@ The file is read with ``torch.load(weights_only=True)`` (nothing in it runs), un
 (``{"state_dict": ...}`` / ``{"model": ...}``, a ``module.`` prefix), mapped key by key and shape by
 shape onto our network with the published config (:mod:`training.models.published`), and written
 with :func:`training.checkpoint.save_checkpoint` like a checkpoint a fit wrote: ``network``,
-``model_config``, ``model`` and ``config`` (the shipped ``thesis`` run config with the published
-``[model]`` table, so ``training predict``, ``evaluate``, ``demo`` and ``fit ... --init`` take it
+``model_config``, ``model`` and ``config`` (the shipped ``published`` run config: the thesis
+recipe with the published ``[model]`` table, so ``training predict``, ``evaluate``, ``demo`` and ``fit ... --init`` take it
 as they take one of ours), plus ``imported_from`` (file name and sha256). Nothing is written when
 the file is not that network's state dict. Nothing is downloaded: the user brings the file.
 """
@@ -35,12 +35,13 @@ class ImportResult:
 
 
 def run_config(network: str) -> dict[str, dict]:
-    """The shipped ``thesis`` run config of ``network`` as tables, its ``[model]`` the published one."""
+    """The shipped ``published`` run config of ``network`` as tables (its ``[model]`` is
+    :data:`training.models.published.PUBLISHED`'s config, a test holds them equal)."""
     if network == "fba":
         from training.loops.fba import load_fba_config as load
     else:
         from training.loops.iseg import load_iseg_config as load
-    tables = config_to_dict(load("thesis"))
+    tables = config_to_dict(load("published"))
     return {**tables, "model": PUBLISHED[network].config.to_dict()}
 
 
