@@ -122,3 +122,30 @@ def test_published_variant_trains_resumes_bit_for_bit_and_runs_bf16(network, dat
     assert all(torch.equal(full["model"][k], cut["model"][k]) for k in full["model"])
     amp = _fit(network, data, tmp_path / "amp", "--max-steps", "1", "--amp", "bf16")
     assert all(torch.isfinite(v).all() for v in amp["model"].values())
+
+
+def test_groupnorm_ws_imagenet_file_loads_exactly_and_batchnorm_files_say_approximate(tmp_path):
+    """The thesis's start: torchvision names, GroupNorm parameters in the bn* slots, no running
+    statistics, plus the classifier. Every tensor lands where it was; the stem's extra channels
+    start at zero, as in the published code."""
+    from training.models.fba import FBAConfig, FBANet
+    from training.models.resnet_gnws import ResNetGNWS
+
+    cfg = FBAConfig.tiny()
+    gen = torch.Generator().manual_seed(4)
+    gn_ws = {k: torch.randn(v.shape, generator=gen) for k, v in ResNetGNWS(3, cfg.width, cfg.blocks).state_dict().items()}
+    gn_ws |= {"fc.weight": torch.randn(10, cfg.width * 32, generator=gen), "fc.bias": torch.randn(10, generator=gen)}
+    torch.save(gn_ws, tmp_path / "gn_ws.pth")
+    net = FBANet(cfg)
+    report = net.load_pretrained(tmp_path / "gn_ws.pth")
+    got = net.encoder.state_dict()
+    assert all(torch.equal(got[k], gn_ws[k]) for k in got if k != "conv1.weight")
+    assert torch.equal(got["conv1.weight"][:, :3], gn_ws["conv1.weight"]) and not got["conv1.weight"][:, 3:].any()
+    assert torch.equal(net.encoder.layer1[0].bn2.weight.detach(), gn_ws["layer1.0.bn2.weight"])    # GN affine
+    assert not report.batchnorm and "GroupNorm + WS, exact" in str(report)
+    assert set(report.skipped) == {"fc.weight", "fc.bias"}
+
+    bn = gn_ws | {"bn1.running_mean": torch.zeros(cfg.width), "bn1.running_var": torch.ones(cfg.width)}
+    torch.save(bn, tmp_path / "bn.pth")
+    report = FBANet(cfg).load_pretrained(tmp_path / "bn.pth")
+    assert report.batchnorm and "BatchNorm, approximate" in str(report)
