@@ -231,3 +231,31 @@ def test_old_checkpoints_without_the_new_fields_build_todays_networks(tmp_path):
         rebuilt = net(type(cfg).from_dict(state["model_config"]))
         rebuilt.load_state_dict(state["model"])
         assert rebuilt.config == cfg
+
+
+def test_predict_and_evaluate_take_imported_checkpoints(published, tmp_path, one_thread):
+    """`training predict --clicks` replays the clicks from an all-zero mask, each prediction fed
+    back, and writes that probability; `training evaluate matting` runs on the imported FBA."""
+    from datagen.imageio import read_alpha, write_png
+    from fba_training_data import held_out_benchmark
+
+    ref = published["iseg"]["ref"]
+    clicks = [[int(y), int(x), bool(p)] for y, x, p in ref["clicks"]]
+    write_png(tmp_path / "flower.png", ref["image_uint8"])
+    (tmp_path / "clicks.json").write_text(json.dumps(clicks))
+    result = CliRunner().invoke(app, ["predict", "--model", str(published["iseg"]["ckpt"]), "--image",
+                                      str(tmp_path / "flower.png"), "--clicks", str(tmp_path / "clicks.json"),
+                                      "--out", str(tmp_path / "pred"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    predictor = load_predictor(published["iseg"]["ckpt"], device="cpu")
+    prob = np.zeros(ref["image_uint8"].shape[:2], np.float32)
+    for k in range(1, len(clicks) + 1):
+        prob = predictor.predict_iseg(ref["image_uint8"], [tuple(c) for c in clicks[:k]], prob)
+    written = read_alpha(tmp_path / "pred" / "probability.png").astype(np.float64) / 255
+    assert np.abs(written - prob).max() <= 0.5 / 255 + 1e-6
+
+    bench = held_out_benchmark(tmp_path, n=1, size=64)
+    result = CliRunner().invoke(app, ["evaluate", "matting", "--benchmark", str(bench), "--model",
+                                      str(published["fba"]["ckpt"]), "--out", str(tmp_path / "eval"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["model"] == str(published["fba"]["ckpt"])
