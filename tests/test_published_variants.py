@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fba_training_data import demo_seg
 from typer.testing import CliRunner
 
-from fba_training_data import demo_banks, demo_seg
 from training.checkpoint import load_checkpoint
 from training.cli import app
 from training.fusion import fuse_fba

@@ -16,10 +16,10 @@ import json
 import numpy as np
 import pytest
 import torch
+from fba_training_data import demo_banks, demo_seg
 from typer.testing import CliRunner
 
 from datagen.compose.trimap import trimap_masks
-from fba_training_data import demo_banks, demo_seg
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.data.encodings import distance_maps
@@ -236,8 +236,9 @@ def test_old_checkpoints_without_the_new_fields_build_todays_networks(tmp_path):
 def test_predict_and_evaluate_take_imported_checkpoints(published, tmp_path, one_thread):
     """`training predict --clicks` replays the clicks from an all-zero mask, each prediction fed
     back, and writes that probability; `training evaluate matting` runs on the imported FBA."""
-    from datagen.imageio import read_alpha, write_png
     from fba_training_data import held_out_benchmark
+
+    from datagen.imageio import read_alpha, write_png
 
     ref = published["iseg"]["ref"]
     clicks = [[int(y), int(x), bool(p)] for y, x, p in ref["clicks"]]

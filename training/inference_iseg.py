@@ -4,7 +4,8 @@
 (:mod:`training.evaluation.contracts`): ``predict_iseg(image, clicks, prev_mask)`` is one network
 pass on the image, the click maps of every click so far and the previous prediction, with the
 clicked pixels forced to their label, as :meth:`training.models.iseg.IsegNet.predict` does and as
-the network was trained (thesis Ch. 3.2). The network is a two-stream late-fusion model whose
+the network was trained (thesis Ch. 3.2); a network that forces them before its guided filter
+(the published one, ``docs/published.md``) answers with its output as it stands. The network is a two-stream late-fusion model whose
 interaction stream reads the previous mask, so a prediction depends on the click *order*:
 :meth:`IsegPredictor.predict_sequence` replays a list of clicks one by one, each prediction
 becoming the next ``prev_mask``, which is how a user's session, the evaluation loop and a clicks

@@ -18,8 +18,8 @@ from pathlib import Path
 from datagen.files import file_digest
 from training.checkpoint import save_checkpoint
 from training.config import config_to_dict
-from training.models.published import NAMES, PUBLISHED, map_state_dict
 from training.models.pretrained import read_state_dict
+from training.models.published import NAMES, PUBLISHED, map_state_dict
 
 
 @dataclass(frozen=True)
