@@ -91,7 +91,9 @@ def test_bad_input_is_one_line_naming_it(data, tmp_path):
     save_checkpoint(tmp_path / "other.pt", model_payload("iseg", other.to_dict(), IsegNet(other), {}))
     save_checkpoint(tmp_path / "fba.pt", {"network": "fba", "model_config": {}, "model": {}})
     cases += [
-        ((data["seg"], tmp_path / "g", "--init", str(tmp_path / "other.pt")), "its network has model.decoder_channels="),
+        # with --init the network is the checkpoint's: only a --set model.* that contradicts it is an error
+        ((data["seg"], tmp_path / "g", "--init", str(tmp_path / "other.pt"), "--set",
+          "model.decoder_channels=[32, 32, 32, 16, 16, 8]"), "its network has model.decoder_channels="),
         ((data["seg"], tmp_path / "h", "--init", str(tmp_path / "fba.pt")), "holds a 'fba' network, not 'iseg'"),
         ((data["seg"], tmp_path / "i", "--init", str(tmp_path / "other.pt"), "--pretrained", str(tmp_path / "x.pth")),
          "not both"),

@@ -142,3 +142,23 @@ def restore_network(path: str | Path, state: dict[str, Any], network: type, conf
         first = str(exc).strip().splitlines()[0]
         raise CheckpointError(f"checkpoint {path}: weights do not fit its model config ({first})") from None
     return net
+
+
+def init_network_config(path: str | Path, network: str, config: type, run_model: Any,
+                        overrides: tuple[str, ...] = ()) -> tuple[Any, dict]:
+    """``fit ... --init PATH``: the checkpoint's model config (``config.from_dict``) and the
+    checkpoint. The network is the checkpoint's, whatever the run config's ``[model]`` table says
+    (``--config`` sets data and training), except that a ``--set model.KEY=...`` in ``overrides``
+    (typed into ``run_model``) that disagrees with it is one line naming the key."""
+    state = load_checkpoint(path, network)
+    try:
+        model = config.from_dict(state["model_config"])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"--init {path}: its model config does not load ({exc})") from None
+    theirs, asked = model.to_dict(), run_model.to_dict()
+    for item in overrides:
+        key = item.split("=", 1)[0].strip().removeprefix("model.")
+        if theirs.get(key) != asked.get(key):
+            raise CheckpointError(f"--init {path}: its network has model.{key}={theirs.get(key)!r}, --set gives "
+                                  f"{asked.get(key)!r} (with --init the network is the checkpoint's)")
+    return model, state

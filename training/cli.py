@@ -221,6 +221,11 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
                    f"metrics {result.metrics}")
 
 
+def _model_overrides(run: FitRun) -> tuple[str, ...]:
+    """The --set items of the [model] table: with --init they must agree with the checkpoint."""
+    return tuple(item for item in run.overrides or () if item.strip().startswith("model."))
+
+
 @command_with_shared(fit_app, "fba")
 def fit_fba_command(
     out: FitOut,
@@ -229,6 +234,9 @@ def fit_fba_command(
     backgrounds: Backgrounds = None,
     matting: Matting = None,
     pretrained: FitPretrained = None,
+    init: Annotated[Optional[Path], typer.Option(
+        "--init", help="An fba checkpoint to start from (one of ours, or `training import-weights fba`): its network "
+        "and weights; --config then sets data and training only.")] = None,
     *,
     shared: FitRun,
 ) -> None:
@@ -236,7 +244,8 @@ def fit_fba_command(
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
     source = _matting_source(objects, backgrounds, matting)
     _fit("fba", shared, config, lambda fit, cfg, world, options: fit(
-        cfg, out, world, **source, pretrained=pretrained and str(pretrained), options=options))
+        cfg, out, world, **source, pretrained=pretrained and str(pretrained), init=init and str(init),
+        model_overrides=_model_overrides(shared), options=options))
 
 
 @command_with_shared(fit_app, "imatting")
@@ -266,7 +275,9 @@ def fit_iseg_command(
     stage: Annotated[str, typer.Option(
         "--stage", help="pretrain: the config's train table (thesis: synthetic data); finetune: the train table with "
         "the finetune table's epochs and lr (thesis: real data), from --init.")] = "pretrain",
-    init: Annotated[Optional[Path], typer.Option("--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune).")] = None,
+    init: Annotated[Optional[Path], typer.Option(
+        "--init", help="An iseg checkpoint to start from (the pretrain run's last.pt for --stage finetune, or "
+        "`training import-weights iseg`): its network and weights; --config then sets data and training only.")] = None,
     pretrained: FitPretrained = None,
     *,
     shared: FitRun,
@@ -275,7 +286,24 @@ def fit_iseg_command(
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
     _fit("iseg", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, data=str(data), stage=stage, init=init and str(init),
-        pretrained=pretrained and str(pretrained), options=options))
+        pretrained=pretrained and str(pretrained), model_overrides=_model_overrides(shared), options=options))
+
+
+@app.command("import-weights")
+def import_weights_command(
+    network: Annotated[str, typer.Argument(help="fba (FBA_Matting's FBA.pth) or iseg (DeepInteractiveSegmentation's InterSegSynthFT.pth).")],
+    weights: Annotated[Path, typer.Argument(help="The published state dict file (.pth), downloaded by you; nothing in it is executed.")],
+    out: Annotated[Path, typer.Option("--out", help="The checkpoint to write (.pt): predict, evaluate, demo and fit --init take it.")],
+) -> None:
+    """Turn a published FBA or interactive-segmentation state dict into a checkpoint of ours: every key mapped,
+    every shape checked; a file that is not that network's writes nothing (README: "Use the published models")."""
+    from training.published import import_weights
+
+    try:
+        result = import_weights(network, weights, out)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(str(result))
 
 
 @app.command("predict")

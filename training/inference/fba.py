@@ -7,8 +7,10 @@ Test time follows the thesis (Ch. 4.3.4, 4.3.7): the network sees the full-resol
 (padded to a multiple of 8 by mirroring, then cropped back); with ``tta`` every combination of
 horizontal flip, the four 90-degree rotations and the ``tta_scales`` is predicted and the
 (alpha, F, B) triples, mapped back, are averaged; then one fusion step (Eq. 4.3-4.5) makes the
-triple agree with the image, and the trimap's definite regions are imposed (alpha 1 and F = image
-in the foreground, alpha 0 and B = image in the background).
+triple agree with the image (not for a network that fuses in its forward, as the published one
+does), and, as the published code does, alpha is set to 1 / 0 on the trimap's definite
+foreground / background, then F = image wherever alpha is 1 and B = image wherever it is 0.
+An image whose sides are multiples of 8 and which fits the pixel budget is seen as it is.
 
 Memory budget: an image above ``max_pixels`` is predicted at the largest scale under the budget
 and the triple is resized back (bilinear), rather than tiled: the pyramid pooling module sees the
@@ -42,6 +44,9 @@ class FBAPredictor:
         if max_pixels < OUTPUT_STRIDE ** 2:
             raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
         self.net = net.to(device).eval()
+        # a network that fuses in its forward (the published one) is not fused again; a module
+        # without our config (a stand-in, a user's network) is fused here
+        self.fused_by_net = bool(getattr(getattr(net, "config", None), "fusion_in_forward", False))
         self.sigmas = tuple(sigmas)
         self.device = device
         self.tta = tta
@@ -69,12 +74,14 @@ class FBAPredictor:
         for scale, flip, k in views:
             total += self._view(rgb, trimap, scale, flip, k)
         mean = torch.from_numpy(total / len(views)).permute(2, 0, 1)[None]
-        alpha, fg, bg = fuse_fba(torch.from_numpy(rgb).permute(2, 0, 1)[None], mean[:, :1], mean[:, 1:4], mean[:, 4:7])
+        alpha, fg, bg = mean[:, :1], mean[:, 1:4], mean[:, 4:7]
+        if not self.fused_by_net:
+            alpha, fg, bg = fuse_fba(torch.from_numpy(rgb).permute(2, 0, 1)[None], alpha, fg, bg)
         alpha, fg, bg = alpha[0, 0].numpy(), fg[0].permute(1, 2, 0).numpy(), bg[0].permute(1, 2, 0).numpy()
         is_fg, is_bg = trimap_masks(trimap)
         alpha = np.where(is_fg, 1.0, np.where(is_bg, 0.0, alpha)).astype(np.float32)
-        fg = np.where(is_fg[..., None], rgb, fg).astype(np.float32)
-        bg = np.where(is_bg[..., None], rgb, bg).astype(np.float32)
+        fg = np.where((alpha == 1)[..., None], rgb, fg).astype(np.float32)
+        bg = np.where((alpha == 0)[..., None], rgb, bg).astype(np.float32)
         return MattingPrediction(alpha, np.ascontiguousarray(fg), np.ascontiguousarray(bg))
 
     def _view(self, rgb: np.ndarray, trimap: np.ndarray, scale: float, flip: bool, k: int) -> np.ndarray:

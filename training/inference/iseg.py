@@ -4,7 +4,8 @@
 (:mod:`training.evaluation.contracts`): ``predict_iseg(image, clicks, prev_mask)`` is one network
 pass on the image, the click maps of every click so far and the previous prediction, with the
 clicked pixels forced to their label, as :meth:`training.models.iseg.IsegNet.predict` does and as
-the network was trained (thesis Ch. 3.2). The network is a two-stream late-fusion model whose
+the network was trained (thesis Ch. 3.2); a network that forces them before its guided filter
+(the published one, ``docs/published.md``) answers with its output as it stands. The network is a two-stream late-fusion model whose
 interaction stream reads the previous mask, so a prediction depends on the click *order*:
 :meth:`IsegPredictor.predict_sequence` replays a list of clicks one by one, each prediction
 becoming the next ``prev_mask``, which is how a user's session, the evaluation loop and a clicks
@@ -48,6 +49,9 @@ class IsegPredictor:
         if max_pixels < OUTPUT_STRIDE ** 2:
             raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
         self.net = net.to(device).eval()
+        # the published network forces the clicks before its guided filter and its output stands;
+        # any other (also a module without our config) gets them forced after
+        self.force_after = not getattr(getattr(net, "config", None), "force_clicks_before_filter", False)
         self.device = device
         self.max_pixels = max_pixels
         self.source = source
@@ -56,7 +60,8 @@ class IsegPredictor:
         return f"IsegPredictor(checkpoint={self.source!r}, max_pixels={self.max_pixels})"
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
-        """HxW float32 foreground probability in [0, 1] after ``clicks`` (clicked pixels exactly 0 or 1).
+        """HxW float32 foreground probability in [0, 1] after ``clicks`` (clicked pixels exactly 0 or 1,
+        except for a network that forces them before its guided filter: the published one).
 
         ``image`` HxWx3 uint8 or uint16; ``prev_mask`` HxW, this predictor's previous answer
         (zeros before the first click), clipped to [0, 1] before the network sees it.
@@ -80,8 +85,9 @@ class IsegPredictor:
         prob = out[0, 0].float().cpu().numpy()
         if (sh, sw) != (h, w):
             prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        for y, x, positive in clicks:
-            prob[y, x] = 1.0 if positive else 0.0
+        if self.force_after:
+            for y, x, positive in clicks:
+                prob[y, x] = 1.0 if positive else 0.0
         return np.ascontiguousarray(prob, dtype=np.float32)
 
     def predict_sequence(self, image: np.ndarray, clicks: Sequence[Click]) -> list[np.ndarray]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from training.checkpoint import init_network_config
 from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig
 from training.distributed import World
@@ -48,16 +49,30 @@ def fba_batch_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict[str, flo
 
 def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: str | None = None,
             backgrounds: str | None = None, matting: str | None = None, pretrained: str | None = None,
+            init: str | None = None, model_overrides: tuple[str, ...] = (),
             options: FitOptions = FitOptions()) -> FitResult:
     """Train FBA from an ``objects`` + ``backgrounds`` bank pair (online compositing) or ``matting``
-    shards; ``pretrained``: local ImageNet ResNet-50 weights for the encoder (ignored on resume,
-    where the checkpoint already holds every weight)."""
+    shards; ``pretrained``: local ImageNet ResNet-50 weights for the encoder; ``init``: an fba
+    checkpoint (ours or an imported published one) whose network replaces the config's ``[model]``
+    (:func:`training.checkpoint.init_network_config`; ``model_overrides`` are the ``--set model.*``
+    items) and whose weights are the start. Weights are ignored on resume, where the checkpoint
+    already holds every weight."""
     train: TrainConfig = config["train"]
     model_cfg: FBAConfig = config["model"]
     data_cfg: MattingDataConfig = config["data"]
+    if pretrained and init and not options.resume:
+        raise ValueError("give --pretrained (ImageNet weights) or --init (an fba checkpoint), not both")
+    start = None
+    if init:
+        model_cfg, start = init_network_config(init, NETWORK, FBAConfig, model_cfg, model_overrides)
+        config = {**config, "model": model_cfg}
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
                           resume=options.resume)
+    if start is not None and not options.resume:
+        model.load_state_dict(start["model"])
+        if world.is_main:
+            options.report(f"initialised from {init}")
     task = Task(Trainee(NETWORK, model, model_cfg.to_dict(), config_to_dict(config)), dataset=data,
                 paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss))
     return fit(task, train, out, world, options)

@@ -50,7 +50,7 @@ import torch
 from scipy import ndimage
 from torch import Tensor, nn
 
-from training.checkpoint import CheckpointError, load_checkpoint
+from training.checkpoint import init_network_config
 from training.clicks import MASK_THRESHOLD, NO_ERROR, Click
 from training.clicks.paint import click_masks
 from training.clicks.robots import next_click_largest_region
@@ -142,17 +142,19 @@ def sample_clicks(gt: np.ndarray, n: int, band: int, rng: np.random.Generator) -
     return clicks
 
 
-def _click_tensors(clicks: list[list[Click]], shape: tuple[int, int], sigmas, device) -> tuple[Tensor, Tensor]:
+def _click_tensors(clicks: list[list[Click]], shape: tuple[int, int], sigmas, device,
+                   side: int = 0) -> tuple[Tensor, Tensor]:
     """(Bx2xHxW click masks, Bx6xHxW click maps) of each sample's clicks so far."""
     masks = np.stack([click_masks(shape, sample) for sample in clicks])
-    maps = np.stack([click_maps(m, sigmas) for m in masks])
+    maps = np.stack([click_maps(m, sigmas, side) for m in masks])
     return torch.from_numpy(masks).to(device), torch.from_numpy(maps).to(device)
 
 
-def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigmas, where: str) -> tuple[Tensor, float]:
+def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigmas, where: str,
+           side: int = 0) -> tuple[Tensor, float]:
     """One forward on the clicks so far, Eq. 3.1 and one optimiser step; returns the forced
     prediction (detached) and the loss."""
-    masks, maps = _click_tensors(clicks, tuple(batch["image"].shape[-2:]), sigmas, batch["image"].device)
+    masks, maps = _click_tensors(clicks, tuple(batch["image"].shape[-2:]), sigmas, batch["image"].device, side)
     with run.autocast():
         out = run.wrapped(batch["image"], maps, prev)
         loss = soft_iou_click_loss(out, batch["mask"], batch["valid"], clicks)
@@ -161,7 +163,7 @@ def _learn(run: Run, batch: dict, clicks: list[list[Click]], prev: Tensor, sigma
     return force_clicks(out.detach().float(), masks), value
 
 
-def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas) -> float:
+def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas, side: int = 0) -> float:
     """One slot: ``n_clicks`` robot clicks per image, an update after each; returns the mean loss."""
     gt = robot_gt(batch["mask"], batch["valid"])
     prob = torch.zeros_like(batch["mask"])
@@ -173,17 +175,17 @@ def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas) -> float:
             click = next_click_largest_region(gt[b], pred[b], clicks[b])
             if click != NO_ERROR:
                 clicks[b].append(click)
-        prob, value = _learn(run, batch, clicks, prob, sigmas, f"step {run.step + 1}, click {k}")
+        prob, value = _learn(run, batch, clicks, prob, sigmas, f"step {run.step + 1}, click {k}", side)
         pred = list(prob[:, 0].cpu().numpy() >= MASK_THRESHOLD)
         total += value
     return total / n_clicks
 
 
-def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epoch: int) -> float:
+def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epoch: int, side: int = 0) -> float:
     """One slot of the ablation baseline: one update on clicks drawn from the ground truth."""
     clicks = [sample_clicks(g, cfg.per_image, cfg.negative_band, sample_rng(seed, epoch, int(i), CLICK_STREAM))
               for g, i in zip(robot_gt(batch["mask"], batch["valid"]), batch["index"])]
-    _, value = _learn(run, batch, clicks, torch.zeros_like(batch["mask"]), sigmas, f"step {run.step + 1}")
+    _, value = _learn(run, batch, clicks, torch.zeros_like(batch["mask"]), sigmas, f"step {run.step + 1}", side)
     return value
 
 
@@ -192,13 +194,15 @@ def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epo
 class IsegRun:
     """What one run trains: the model (an :class:`IsegNet`, or any module with its call
     signature ``model(image, maps, prev_mask)``), its data (``len``, ``set_epoch``, ``[i]`` ->
-    image, mask, valid, index), the click-map sigmas and the run config as tables."""
+    image, mask, valid, index), the click-map sigmas and side (0: the longer side) and the run
+    config as tables."""
 
     model: nn.Module
     model_config: dict[str, Any]
     data: Any
     config: dict[str, dict[str, Any]]
     sigmas: tuple[float, ...] = CLICK_SIGMAS
+    click_side: int = 0
 
 
 def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str | Path, world: World,
@@ -207,33 +211,23 @@ def fit_clicks(iseg: IsegRun, clicks: ClicksConfig, train: TrainConfig, out: str
 
     def step(run: Run, batch: dict) -> dict[str, float]:
         if clicks.all_at_once:
-            return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch)}
-        return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas)}
+            return {"total": all_at_once(run, batch, clicks, iseg.sigmas, train.seed, run.epoch, iseg.click_side)}
+        return {"total": click_by_click(run, batch, clicks.per_image, iseg.sigmas, iseg.click_side)}
 
     task = Task(Trainee(NETWORK, iseg.model, iseg.model_config, iseg.config), dataset=iseg.data, paired=False,
                 step=step)
     return fit(task, train, out, world, options)
 
 
-def init_from_iseg(model: IsegNet, path: str | Path) -> int:
-    """Load an iseg checkpoint's weights into ``model`` (the fine-tuning start); its network must
-    be built exactly as ``model``. Returns the step the checkpoint was at."""
-    state = load_checkpoint(path, NETWORK)
-    want = model.config.to_dict()
-    for key in sorted(set(want) | set(state["model_config"])):
-        if state["model_config"].get(key) != want.get(key):
-            raise CheckpointError(f"--init {path}: its network has model.{key}={state['model_config'].get(key)!r}, "
-                                  f"this config has {want.get(key)!r}")
-    model.load_state_dict(state["model"])
-    return int(state.get("position", {}).get("step", 0))
-
-
 def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str, stage: str = "pretrain",
-             init: str | None = None, pretrained: str | None = None, options: FitOptions = FitOptions()) -> FitResult:
+             init: str | None = None, pretrained: str | None = None, model_overrides: tuple[str, ...] = (),
+             options: FitOptions = FitOptions()) -> FitResult:
     """Train the interactive segmentation network on ``data`` (seg shards, or a benchmark with
     masks) for ``stage``. ``pretrained``: local ImageNet ResNet-50 weights for the image stream;
-    ``init``: an iseg checkpoint to start from (``finetune`` needs one); both are ignored on
-    resume, where the run's checkpoint holds every weight."""
+    ``init``: an iseg checkpoint to start from (``finetune`` needs one), whose network replaces
+    the config's ``[model]`` (:func:`training.checkpoint.init_network_config`; ``model_overrides``
+    are the ``--set model.*`` items). The weights of both are ignored on resume, where the run's
+    checkpoint holds every weight."""
     train = stage_train(config, stage)
     if not options.resume:
         if pretrained and init:
@@ -241,13 +235,17 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
         if stage == "finetune" and not init:
             raise ValueError("--stage finetune starts from the pre-trained network: give --init PRETRAIN_RUN/last.pt")
     model_cfg: IsegNetConfig = config["model"]
+    start = None
+    if init:
+        model_cfg, start = init_network_config(init, NETWORK, IsegNetConfig, model_cfg, model_overrides)
+        config = {**config, "model": model_cfg}
     dataset = SegData(config["data"], data, seed=train.seed)
     model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
                           resume=options.resume)
-    if init and not options.resume:
-        step = init_from_iseg(model, init)
+    if start is not None and not options.resume:
+        model.load_state_dict(start["model"])
         if world.is_main:
-            options.report(f"initialised from {init} (its step {step})")
+            options.report(f"initialised from {init} (its step {int(start.get('position', {}).get('step', 0))})")
     tables = config_to_dict({**config, "train": train})
-    run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas)
+    run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas, model_cfg.click_side)
     return fit_clicks(run, config["clicks"], train, out, world, options)

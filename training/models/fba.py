@@ -4,7 +4,12 @@ Thesis Ch. 4.3.1 and Table 4.1. The encoder sees 11 channels (ImageNet-normalise
 two trimap masks, the six Gaussian distance maps); the decoder's last stage sees the normalised
 image, the raw image and the trimap masks again so that fine detail does not have to survive the
 bottleneck. Output: alpha clipped to [0, 1] (clipping beat a sigmoid, Table 4.3), F and B through
-a sigmoid. F, B, alpha fusion (Eq. 4.3-4.5) is a separate test-time step: :mod:`training.fusion`.
+a sigmoid. F, B, alpha fusion (Eq. 4.3-4.5) is a separate test-time step (:mod:`training.fusion`)
+unless the config puts it inside the forward, as the published network does.
+
+The config fields ``norm_order``, ``weight_standardisation`` and ``fusion_in_forward`` choose
+between readings of the thesis text and the published code (``docs/published.md``); their
+defaults are the behaviour of checkpoints written before they existed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from training.config import TableConfig
-from training.models.gnws import WSConv2d, group_norm
+from training.fusion import fuse_fba
+from training.models.gnws import WS_FORMULAS, WSConv2d, group_norm
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
 
@@ -26,6 +32,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 OUTPUT_STRIDE = 8
 """H and W must be multiples of this so every skip connection meets its upsampled partner."""
+NORM_ORDERS = ("act_norm", "norm_act")
+"""Decoder blocks: conv -> LeakyReLU -> GroupNorm (our reading of Table 4.1) or conv -> GroupNorm
+-> LeakyReLU (the published FBA and DIS code)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,9 @@ class EncoderDecoderConfig(TableConfig):
     """The structure FBA matting and interactive segmentation share (their configs extend it):
     a GN+WS ResNet encoder, pyramid pooling and a six-stage decoder. Defaults are the thesis's:
     ResNet-50 (width 64, blocks 3/4/6/3), PPM bins 1/2/3/6 with 256 channels each, the decoder
-    channels of Table 4.1 (conv1..conv6; the head comes after)."""
+    channels of Table 4.1 (conv1..conv6; the head comes after). ``norm_order`` (:data:`NORM_ORDERS`)
+    and ``weight_standardisation`` (a key of :data:`training.models.gnws.WS_FORMULAS`) say how the
+    normalised convolutions compute; see ``docs/published.md``."""
 
     width: int = 64
     blocks: tuple[int, ...] = (3, 4, 6, 3)
@@ -42,12 +53,16 @@ class EncoderDecoderConfig(TableConfig):
     ppm_channels: int = 256
     decoder_channels: tuple[int, ...] = (256, 256, 256, 64, 32, 16)
     leaky_slope: float = 0.01
+    norm_order: str = "act_norm"
+    weight_standardisation: str = "std"
 
     def __post_init__(self) -> None:
         check_positive_ints(self, {"blocks": 4, "decoder_channels": 6, "ppm_bins": None},
                             ("width", "gn_groups", "ppm_channels"))
         if not isinstance(self.leaky_slope, (int, float)) or self.leaky_slope < 0:
             raise ValueError(f"model config leaky_slope must be a non-negative number, got {self.leaky_slope!r}")
+        check_choice(self, "norm_order", NORM_ORDERS)
+        check_choice(self, "weight_standardisation", tuple(WS_FORMULAS))
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,10 @@ class FBAConfig(EncoderDecoderConfig):
     encoder_masks: bool = True
     """Whether the two definite FG/BG masks enter the encoder (FBA: 11 channels) or only the
     decoder's guide (interactive matting, thesis Ch. 5.2.1: RGB + 6 maps = 9 channels)."""
+    fusion_in_forward: bool = False
+    """Apply the published code's F, B, alpha fusion (:func:`training.fusion.fuse_fba` with
+    ``b_from_new_f``) at the end of the forward instead of the thesis fusion as a separate
+    test-time step; a predictor then does not fuse again."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,6 +86,12 @@ class FBAConfig(EncoderDecoderConfig):
 
 def _positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+def check_choice(config: Any, name: str, choices: tuple[str, ...]) -> None:
+    """A model config field that must be one of ``choices``."""
+    if getattr(config, name) not in choices:
+        raise ValueError(f"model config {name} must be one of {', '.join(choices)}, got {getattr(config, name)!r}")
 
 
 def check_positive_ints(config: Any, tuples: dict[str, int | None], scalars: tuple[str, ...]) -> None:
@@ -82,22 +107,24 @@ def check_positive_ints(config: Any, tuples: dict[str, int | None], scalars: tup
             raise ValueError(f"model config {name} must be a positive integer, got {getattr(config, name)!r}")
 
 
-class ConvLReLUGN(nn.Sequential):
-    """Table 4.1 row with GN ticked: WS conv (bias), LeakyReLU, then GroupNorm, in that order."""
+class NormConv(nn.Sequential):
+    """A Table 4.1 row with GN ticked: WS conv (bias), then LeakyReLU and GroupNorm in the config's
+    ``norm_order`` (module 0 is the conv; the GroupNorm is module 2 for ``act_norm``, 1 for ``norm_act``)."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, slope: float, groups: int) -> None:
-        super().__init__(WSConv2d(cin, cout, kernel, padding=kernel // 2), nn.LeakyReLU(slope, inplace=True),
-                         group_norm(cout, groups))
+    def __init__(self, cin: int, cout: int, kernel: int, cfg: EncoderDecoderConfig) -> None:
+        act, norm = nn.LeakyReLU(cfg.leaky_slope, inplace=True), group_norm(cout, cfg.gn_groups)
+        super().__init__(WSConv2d(cin, cout, kernel, padding=kernel // 2, ws=cfg.weight_standardisation),
+                         *((act, norm) if cfg.norm_order == "act_norm" else (norm, act)))
 
 
 class PyramidPooling(nn.Module):
     """PSPNet pooling: average-pool to b x b for each bin, 1x1 conv, upsample, concat with input."""
 
-    def __init__(self, cin: int, bins: tuple[int, ...], channels: int, slope: float, groups: int) -> None:
+    def __init__(self, cin: int, cfg: EncoderDecoderConfig) -> None:
         super().__init__()
-        self.bins = bins
-        self.branches = nn.ModuleList(ConvLReLUGN(cin, channels, 1, slope, groups) for _ in bins)
-        self.out_channels = cin + channels * len(bins)
+        self.bins = cfg.ppm_bins
+        self.branches = nn.ModuleList(NormConv(cin, cfg.ppm_channels, 1, cfg) for _ in self.bins)
+        self.out_channels = cin + cfg.ppm_channels * len(self.bins)
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[-2:]
@@ -116,13 +143,13 @@ class FBADecoder(nn.Module):
 
     def __init__(self, cfg: FBAConfig, encoder_channels) -> None:
         super().__init__()
-        slope, groups = cfg.leaky_slope, cfg.gn_groups
+        slope = cfg.leaky_slope
         c1, c2, c3, c4, c5, c6 = cfg.decoder_channels
-        self.ppm = PyramidPooling(encoder_channels.layer4, cfg.ppm_bins, cfg.ppm_channels, slope, groups)
-        self.conv1 = ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
-        self.conv2 = ConvLReLUGN(c1, c2, 3, slope, groups)
-        self.conv3 = ConvLReLUGN(c2 + encoder_channels.layer1, c3, 3, slope, groups)
-        self.conv4 = ConvLReLUGN(c3 + encoder_channels.stem, c4, 3, slope, groups)
+        self.ppm = PyramidPooling(encoder_channels.layer4, cfg)
+        self.conv1 = NormConv(self.ppm.out_channels, c1, 3, cfg)
+        self.conv2 = NormConv(c1, c2, 3, cfg)
+        self.conv3 = NormConv(c2 + encoder_channels.layer1, c3, 3, cfg)
+        self.conv4 = NormConv(c3 + encoder_channels.stem, c4, 3, cfg)
         guide_channels = 3 + 3 + 2  # normalised image, raw image, trimap FG/BG masks
         self.conv5 = nn.Sequential(nn.Conv2d(c4 + guide_channels, c5, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv6 = nn.Sequential(nn.Conv2d(c5, c6, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
@@ -148,7 +175,7 @@ class FBANet(nn.Module):
         super().__init__()
         self.config = cfg or FBAConfig()
         self.encoder = ResNetGNWS(self.config.in_channels, self.config.width, self.config.blocks,
-                                  self.config.gn_groups)
+                                  self.config.gn_groups, self.config.weight_standardisation)
         self.decoder = FBADecoder(self.config, self.encoder.channels)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -158,7 +185,10 @@ class FBANet(nn.Module):
         image_n = (image - self.mean) / self.std
         encoder_in = [image_n, trimap2, trimap_maps] if self.config.encoder_masks else [image_n, trimap_maps]
         feats = self.encoder(torch.cat(encoder_in, dim=1))
-        return self.decoder(feats, image_n, image, trimap2)
+        out = self.decoder(feats, image_n, image, trimap2)
+        if not self.config.fusion_in_forward:
+            return out
+        return torch.cat(fuse_fba(image, out[:, :1], out[:, 1:4], out[:, 4:7], b_from_new_f=True), dim=1)
 
     def load_pretrained(self, path: str | Path) -> PretrainedReport:
         """ImageNet ResNet-50 weights into the encoder; see :mod:`training.models.pretrained`."""

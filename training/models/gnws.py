@@ -7,6 +7,8 @@ matting and segmentation networks is a Weight Standardised conv followed by Grou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -17,6 +19,28 @@ WS_EPS = 1e-5
 produced the published GN+WS ImageNet weights; changing it changes what those weights compute."""
 
 
+@dataclass(frozen=True)
+class WSFormula:
+    """``w^ = (w - mean) / (sqrt(sum((w - mean)^2) / (n - ddof) + eps_var) + eps_std)`` per output
+    filter of n weights. The three published codes each standardise a little differently, and a
+    network's weights are only right under the formula they were trained with."""
+
+    ddof: int
+    eps_var: float
+    eps_std: float
+
+
+WS_FORMULAS = {
+    # Qiao et al.'s reference code (the GN+WS ImageNet ResNet-50) and our default: unbiased std + 1e-5
+    "std": WSFormula(1, 0.0, WS_EPS),
+    # MarcoForte/DeepInteractiveSegmentation layers_WS: sqrt(unbiased var + 1e-12) + 1e-5
+    "dis": WSFormula(1, 1e-12, WS_EPS),
+    # MarcoForte/FBA_Matting layers_WS (F.batch_norm over each filter): biased var, eps inside the root
+    "fba": WSFormula(0, WS_EPS, 0.0),
+}
+"""Weight-standardisation formulas by the name a model config uses (``weight_standardisation``)."""
+
+
 class _Standardise(torch.autograd.Function):
     """Weight standardisation with a hand-derived backward.
 
@@ -24,46 +48,59 @@ class _Standardise(torch.autograd.Function):
     call (``var_mean``'s Welford pass alone is slow on CPU): about a quarter of a 160x160 CPU
     training step here. Here: forward = one centring pass + one scaling pass (two fast row
     reductions), backward = one product pass + two fused multiply-adds. With ``c = w - mean(w)``,
-    ``s = std(c)`` (unbiased), ``d = s + eps``, ``w^ = c / d`` and ``g = dL/dw^`` per filter of n
-    weights: ``dL/dw = (g - mean(g)) / d - w^ * sum(g w^) / ((n - 1) s)``.
+    ``m = n - ddof``, ``s = sqrt(sum(c^2) / m + eps_var)``, ``d = s + eps_std``, ``w^ = c / d`` and
+    ``g = dL/dw^`` per filter of n weights: ``dL/dw = (g - mean(g)) / d - w^ * sum(g w^) / (m s)``
+    (the centring removes the mean of the first term only: ``w^`` has none).
     """
 
     @staticmethod
-    def forward(ctx, weight: Tensor, eps: float) -> Tensor:
+    def forward(ctx, weight: Tensor, formula: WSFormula) -> Tensor:
         flat = weight.flatten(1)
         n = flat.shape[1]
+        m = n - formula.ddof
         centred = flat - flat.sum(1, keepdim=True) / n
-        std = torch.linalg.vector_norm(centred, dim=1, keepdim=True) / (n - 1) ** 0.5
-        inv_d = 1.0 / (std + eps)
+        spread = torch.linalg.vector_norm(centred, dim=1, keepdim=True) / m ** 0.5
+        if formula.eps_var:
+            spread = (spread * spread + formula.eps_var).sqrt_()
+        inv_d = 1.0 / (spread + formula.eps_std)
         w_hat = centred.mul_(inv_d)
-        ctx.save_for_backward(w_hat, std, inv_d)
+        ctx.save_for_backward(w_hat, spread, inv_d)
+        ctx.m = m
         return w_hat.view_as(weight)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):
-        w_hat, std, inv_d = ctx.saved_tensors
+        w_hat, spread, inv_d = ctx.saved_tensors
         g = grad.flatten(1)
         n = g.shape[1]
         g_mean = g.sum(1, keepdim=True) / n
-        coef = (g * w_hat).sum(1, keepdim=True) / ((n - 1) * std)
+        coef = (g * w_hat).sum(1, keepdim=True) / (ctx.m * spread)
         grad_w = torch.addcmul(-g_mean * inv_d, g, inv_d).addcmul_(w_hat, coef, value=-1.0)
         return grad_w.view_as(grad), None
 
 
-def standardise_weight(weight: Tensor, eps: float = WS_EPS) -> Tensor:
-    """Each output filter minus its mean, divided by its (unbiased) standard deviation + ``eps``.
+def standardise_weight(weight: Tensor, formula: str = "std") -> Tensor:
+    """Each output filter minus its mean, divided by its spread under ``formula`` (a key of
+    :data:`WS_FORMULAS`; default: unbiased standard deviation + 1e-5).
 
     Computed once per forward (the weights are small next to the activations), differentiable.
     """
-    return _Standardise.apply(weight, eps)
+    return _Standardise.apply(weight, WS_FORMULAS[formula])
 
 
 class WSConv2d(nn.Conv2d):
-    """``nn.Conv2d`` whose weight is standardised (see :func:`standardise_weight`) on every call."""
+    """``nn.Conv2d`` whose weight is standardised (see :func:`standardise_weight`) on every call;
+    ``ws`` names the formula (the parameter itself is never standardised in place)."""
+
+    def __init__(self, *args, ws: str = "std", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if ws not in WS_FORMULAS:
+            raise ValueError(f"weight standardisation must be one of {', '.join(WS_FORMULAS)}, got {ws!r}")
+        self.ws = ws
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.conv2d(x, standardise_weight(self.weight), self.bias, self.stride, self.padding,
+        return F.conv2d(x, standardise_weight(self.weight, self.ws), self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
 
 

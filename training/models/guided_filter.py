@@ -11,12 +11,21 @@ layer with a 5x5 window (radius 2).
 
 Box sums use the clipped window at the borders (the count ``N`` is per pixel), as in He's and
 Wu's implementations, computed by cumulative sums: O(1) per pixel whatever the radius.
+
+Precision: the layer filters in float64 whatever the network's dtype. With a small ``eps`` (the
+published network: 1e-8) the variance ``E[I^2] - E[I]^2`` from cumulative sums loses every
+significant digit in float32 and the output moves by up to 0.66 on real inputs; in float64 it
+stays within 1.3e-4 of a float64 reference. The cost is one channel of box sums.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+GUIDES = {"image": 3, "image_clicks": 5}
+"""Guide kinds and their input channels: the normalised image; or it and the two smallest-sigma
+click maps (positive, negative), the published network's guide."""
 
 
 def box_sum(x: Tensor, r: int) -> Tensor:
@@ -55,23 +64,30 @@ def guided_filter(guide: Tensor, src: Tensor, r: int, eps: float) -> Tensor:
 
 
 class DeepGuidedFilter(nn.Module):
-    """Wu et al.'s trainable guided filter: a learned guide from the image, then :func:`guided_filter`.
+    """Wu et al.'s trainable guided filter: a learned guide, then :func:`guided_filter` (in float64).
 
-    ``forward(image, mask)``: ``image`` Bx3xHxW (network-normalised), ``mask`` Bx1xHxW; returns
-    the filtered mask clipped to [0, 1]. The guide network is 1x1 conv -> GroupNorm -> LeakyReLU
-    -> 1x1 conv to one channel (Wu et al. use an adaptive normalisation at that place; GroupNorm
-    keeps the batch-size-1 training of the thesis well defined).
+    ``forward(guide_in, mask)``: ``guide_in`` Bx3xHxW (the network-normalised image) or Bx5xHxW
+    (with the two click maps) as ``guide`` says, ``mask`` Bx1xHxW; returns the filtered mask
+    clipped to [0, 1], in float32 (float64 for a float64 mask). Guide networks: ``image``, 1x1
+    conv -> GroupNorm -> LeakyReLU -> 1x1 conv to one channel (Wu et al. use an adaptive
+    normalisation at that place; GroupNorm keeps the batch-size-1 training of the thesis well
+    defined); ``image_clicks``, 1x1 conv (bias) -> ReLU -> 1x1 conv, the published network's.
     """
 
-    def __init__(self, radius: int = 2, eps: float = 1e-2, hidden: int = 16, slope: float = 0.01) -> None:
+    def __init__(self, radius: int = 2, eps: float = 1e-2, hidden: int = 16, slope: float = 0.01,
+                 guide: str = "image") -> None:
         super().__init__()
         if radius < 1 or eps <= 0:
             raise ValueError(f"guided filter needs radius >= 1 and eps > 0, got {radius}, {eps}")
         self.radius, self.eps = radius, eps
-        groups = max(1, hidden // 4)
-        self.guide = nn.Sequential(nn.Conv2d(3, hidden, 1, bias=False), nn.GroupNorm(groups, hidden),
-                                   nn.LeakyReLU(slope, inplace=True), nn.Conv2d(hidden, 1, 1))
+        if guide == "image":
+            layers = [nn.Conv2d(3, hidden, 1, bias=False), nn.GroupNorm(max(1, hidden // 4), hidden),
+                      nn.LeakyReLU(slope, inplace=True)]
+        else:
+            layers = [nn.Conv2d(GUIDES[guide], hidden, 1), nn.ReLU(inplace=True)]
+        self.guide = nn.Sequential(*layers, nn.Conv2d(hidden, 1, 1))
 
-    def forward(self, image: Tensor, mask: Tensor) -> Tensor:
-        guide = self.guide(image)
-        return guided_filter(guide.float(), mask.float(), self.radius, self.eps).clamp(0, 1)
+    def forward(self, guide_in: Tensor, mask: Tensor) -> Tensor:
+        guide = self.guide(guide_in)
+        out = guided_filter(guide.double(), mask.double(), self.radius, self.eps).clamp(0, 1)
+        return out.to(torch.promote_types(mask.dtype, torch.float32))

@@ -18,7 +18,15 @@ named inputs give, and what is built here.
 
 Click maps: ``exp(-d^2 / (2 (sigma L)^2))`` of the distance to the nearest click of each kind,
 sigma in {0.02, 0.04, 0.08}, ``L`` the image's longer side (the thesis trains on square 352 px
-crops, where every choice of L agrees).
+crops, where every choice of L agrees), or a fixed ``click_side`` (the published code: L = 352,
+sigma 0.02/0.08/0.16).
+
+Published variant (``docs/published.md``): the config fields ``guide`` (what the guided filter's
+guide is computed from), ``guide_channels``, ``force_clicks_before_filter``, ``click_side`` and
+the shared ``norm_order``/``weight_standardisation`` express the published network; their
+defaults are the behaviour of checkpoints written before they existed. With
+``force_clicks_before_filter`` the clicked pixels are forced on the filter's input (found where
+the first map of each kind is exactly 1, i.e. at distance 0), and nothing is forced after it.
 
 Output: :meth:`IsegNet.forward` returns the raw prediction (what the loss of Eq. 3.1 sees,
 including its click term); :func:`force_clicks` sets clicked pixels to their label, which is
@@ -41,13 +49,14 @@ from training.models.fba import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     OUTPUT_STRIDE,
-    ConvLReLUGN,
     EncoderDecoderConfig,
+    NormConv,
     PyramidPooling,
+    check_choice,
     check_positive_ints,
     up2,
 )
-from training.models.guided_filter import DeepGuidedFilter
+from training.models.guided_filter import GUIDES, DeepGuidedFilter
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
 
@@ -66,19 +75,37 @@ class IsegNetConfig(EncoderDecoderConfig):
     guided_radius: int = 2
     guided_eps: float = 1e-2
     click_sigmas: tuple[float, ...] = CLICK_SIGMAS
+    click_side: int = 0
+    """L of the click maps in pixels; 0: the image's longer side."""
+    guide: str = "image"
+    """The guided filter's guide: from the normalised image (``image``) or from it and the two
+    smallest-sigma click maps (``image_clicks``, the published network); see :data:`GUIDES`."""
+    guide_channels: int = 16
+    force_clicks_before_filter: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive_ints(self, {"interaction_channels": 6}, ("guided_radius",))
+        check_positive_ints(self, {"interaction_channels": 6}, ("guided_radius", "guide_channels"))
         if len(self.click_sigmas) != 3 or min(self.click_sigmas) <= 0:
             raise ValueError(f"model config click_sigmas must be three positive fractions, got {self.click_sigmas!r}")
+        if not isinstance(self.click_side, int) or self.click_side < 0:
+            raise ValueError(f"model config click_side must be 0 (the longer side) or pixels, got {self.click_side!r}")
+        check_choice(self, "guide", tuple(GUIDES))
 
 
-def click_maps(masks: np.ndarray, sigmas: tuple[float, ...] = CLICK_SIGMAS) -> np.ndarray:
+def click_maps(masks: np.ndarray, sigmas: tuple[float, ...] = CLICK_SIGMAS, side: int = 0) -> np.ndarray:
     """6xHxW float32 Gaussian click maps of 2xHxW click masks (positive maps first), with the
-    sigmas in pixels ``sigma x`` the longer side."""
-    side = max(masks.shape[1:])
+    sigmas in pixels ``sigma x side`` (``side`` 0: the longer side); a kind with no click has
+    all-zero maps."""
+    side = side or max(masks.shape[1:])
     return distance_maps(masks[0] > 0, masks[1] > 0, tuple(s * side for s in sigmas))
+
+
+def clicked_pixels(maps: Tensor) -> Tensor:
+    """Bx2xHxW click masks (positive, negative) recovered from Bx6xHxW click maps: a map is
+    exactly 1 only at distance 0 (the squared distance is an exact integer, see
+    :mod:`training.data.encodings`), so the clicked pixels need no second input."""
+    return (maps[:, 0::3][:, :2] == 1).to(maps.dtype)
 
 
 def force_clicks(prob: Tensor, masks: Tensor) -> Tensor:
@@ -110,14 +137,14 @@ class IsegDecoder(nn.Module):
 
     def __init__(self, cfg: IsegNetConfig, enc) -> None:
         super().__init__()
-        slope, groups = cfg.leaky_slope, cfg.gn_groups
+        slope = cfg.leaky_slope
         i = cfg.interaction_channels
         c1, c2, c3, c4, c5, c6 = cfg.decoder_channels
-        self.ppm = PyramidPooling(enc.layer4 + i[5], cfg.ppm_bins, cfg.ppm_channels, slope, groups)
-        self.conv1 = ConvLReLUGN(self.ppm.out_channels, c1, 3, slope, groups)
-        self.conv2 = ConvLReLUGN(c1, c2, 3, slope, groups)
-        self.conv3 = ConvLReLUGN(c2 + enc.layer1 + i[3], c3, 3, slope, groups)
-        self.conv4 = ConvLReLUGN(c3 + enc.stem + i[1], c4, 3, slope, groups)
+        self.ppm = PyramidPooling(enc.layer4 + i[5], cfg)
+        self.conv1 = NormConv(self.ppm.out_channels, c1, 3, cfg)
+        self.conv2 = NormConv(c1, c2, 3, cfg)
+        self.conv3 = NormConv(c2 + enc.layer1 + i[3], c3, 3, cfg)
+        self.conv4 = NormConv(c3 + enc.stem + i[1], c4, 3, cfg)
         self.conv5 = nn.Sequential(nn.Conv2d(c4 + 3 + 6, c5, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv6 = nn.Sequential(nn.Conv2d(c5, c6, 3, padding=1), nn.LeakyReLU(slope, inplace=True))
         self.conv7 = nn.Conv2d(c6, 1, 1)
@@ -141,10 +168,10 @@ class IsegNet(nn.Module):
         super().__init__()
         self.config = cfg or IsegNetConfig()
         c = self.config
-        self.encoder = ResNetGNWS(9, c.width, c.blocks, c.gn_groups)
+        self.encoder = ResNetGNWS(9, c.width, c.blocks, c.gn_groups, c.weight_standardisation)
         self.interaction = InteractionStream(c.interaction_channels, c.leaky_slope)
         self.decoder = IsegDecoder(c, self.encoder.channels)
-        self.refine = DeepGuidedFilter(c.guided_radius, c.guided_eps, slope=c.leaky_slope)
+        self.refine = DeepGuidedFilter(c.guided_radius, c.guided_eps, c.guide_channels, c.leaky_slope, c.guide)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -158,13 +185,22 @@ class IsegNet(nn.Module):
         feats = self.encoder(torch.cat([image_n, maps], dim=1))
         inter = self.interaction(torch.cat([prev_mask, maps], dim=1))
         coarse = self.decoder(feats, inter, image_n, maps)
-        return self.refine(image_n, coarse)[..., :h, :w]
+        if self.config.force_clicks_before_filter:
+            coarse = force_clicks(coarse, clicked_pixels(maps))
+        guide_in = image_n if self.config.guide == "image" else torch.cat([image_n, maps[:, 0::3][:, :2]], dim=1)
+        return self.refine(guide_in, coarse)[..., :h, :w]
+
+    def click_maps(self, masks: Tensor) -> Tensor:
+        """Bx6xHxW click maps of Bx2xHxW click masks under this network's sigmas and side."""
+        c = self.config
+        return torch.stack([torch.from_numpy(click_maps(m, c.click_sigmas, c.click_side)) for m in masks.cpu().numpy()])
 
     def predict(self, image: Tensor, masks: Tensor, prev_mask: Tensor) -> Tensor:
         """The prediction a user sees: :meth:`forward` on the click maps of ``masks`` (Bx2xHxW),
-        clicked pixels forced to their label."""
-        maps = torch.stack([torch.from_numpy(click_maps(m, self.config.click_sigmas)) for m in masks.cpu().numpy()])
-        return force_clicks(self(image, maps.to(image.device), prev_mask), masks)
+        clicked pixels forced to their label after the forward, unless the network forces them
+        on the guided filter's input (then its output is the answer as it stands)."""
+        out = self(image, self.click_maps(masks).to(image.device, image.dtype), prev_mask)
+        return out if self.config.force_clicks_before_filter else force_clicks(out, masks)
 
     def load_pretrained(self, path: str | Path) -> PretrainedReport:
         """ImageNet ResNet-50 weights into the image stream (the click channels start at zero)."""

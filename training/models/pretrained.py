@@ -2,7 +2,13 @@
 
 Nothing is downloaded and nothing in the file is executed (``torch.load(weights_only=True)``).
 
-Decisions, because the files come from BatchNorm networks while the encoder uses GN + WS:
+The start the thesis used is a GroupNorm + WS ResNet-50 (Qiao et al.'s ImageNet weights): the same
+key names as torchvision's with GroupNorm in the ``bn*`` slots and no running statistics. Such a
+file is what the encoder is, and loads exactly: every tensor where it was trained (the report
+says "GroupNorm + WS, exact"). A file with running statistics is a BatchNorm network, and loads
+by the decisions below (the report says "BatchNorm, approximate").
+
+Decisions, because those files come from BatchNorm networks while the encoder uses GN + WS:
 
 * conv weights load as they are (WS standardises them at run time anyway);
 * ``bn*.weight``/``bn*.bias`` load into the GroupNorm affine parameters: both are the per-channel
@@ -38,27 +44,33 @@ class PretrainedReport:
     loaded: tuple[str, ...]
     skipped: tuple[str, ...]
     zero_initialised_channels: int
+    batchnorm: bool = True
+    """Whether the file is a BatchNorm network (it holds running statistics): then the load is
+    the approximation of the module notes; a GroupNorm + WS file loads exactly."""
 
     def __str__(self) -> str:
-        return (f"loaded {len(self.loaded)} tensors, skipped {len(self.skipped)} "
-                f"(BatchNorm running statistics, classifier), "
+        kind = ("BatchNorm, approximate: its scale and shift go into GroupNorm, running statistics skipped"
+                if self.batchnorm else "GroupNorm + WS, exact")
+        return (f"loaded {len(self.loaded)} tensors ({kind}), skipped {len(self.skipped)} "
+                f"({'BatchNorm running statistics, ' if self.batchnorm else ''}classifier), "
                 f"{self.zero_initialised_channels} extra input channels zero-initialised")
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a state dict file, unwrapped and without a ``module.`` prefix."""
+def read_state_dict(path: str | Path, what: str = "pretrained weights") -> dict[str, torch.Tensor]:
+    """The tensors of a state dict file, unwrapped and without a ``module.`` prefix; errors are
+    one line starting with ``what`` and the path."""
     try:
         obj = torch.load(Path(path), map_location="cpu", weights_only=True)
     except OSError as exc:
-        raise ValueError(f"pretrained weights {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"{what} {path}: {exc.strerror or exc}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"pretrained weights {path}: not a plain tensor state dict ({first_line})") from None
+        raise ValueError(f"{what} {path}: not a plain tensor state dict ({first_line})") from None
     for key in _WRAPPERS:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"pretrained weights {path}: expected a dict of tensors (a state dict)")
+        raise ValueError(f"{what} {path}: expected a dict of tensors (a state dict)")
     return {k.removeprefix(_PREFIX): v for k, v in obj.items()}
 
 
@@ -91,5 +103,6 @@ def load_encoder_weights(encoder: nn.Module, path: str | Path) -> PretrainedRepo
             raise ValueError(f"pretrained weights {path}: {key!r} has shape {tuple(have.shape)}, "
                              f"the encoder needs {tuple(want.shape)}")
     encoder.load_state_dict(new)
+    running = any(k.endswith((".running_mean", ".running_var")) for k in source)
     return PretrainedReport(loaded=tuple(new), skipped=tuple(k for k in source if k not in target),
-                            zero_initialised_channels=zero_channels)
+                            zero_initialised_channels=zero_channels, batchnorm=running)

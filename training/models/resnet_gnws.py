@@ -36,20 +36,21 @@ class EncoderFeatures(NamedTuple):
 class Bottleneck(nn.Module):
     """1x1 -> 3x3 (stride, dilation) -> 1x1, each WS conv + GN, ReLU, identity or projected skip."""
 
-    def __init__(self, in_channels: int, planes: int, stride: int, dilation: int, groups: int) -> None:
+    def __init__(self, in_channels: int, planes: int, stride: int, dilation: int, groups: int,
+                 ws: str = "std") -> None:
         super().__init__()
         out_channels = planes * EXPANSION
-        self.conv1 = WSConv2d(in_channels, planes, 1, bias=False)
+        self.conv1 = WSConv2d(in_channels, planes, 1, bias=False, ws=ws)
         self.bn1 = group_norm(planes, groups)
         self.conv2 = WSConv2d(planes, planes, 3, stride=stride, padding=dilation, dilation=dilation,
-                              bias=False)
+                              bias=False, ws=ws)
         self.bn2 = group_norm(planes, groups)
-        self.conv3 = WSConv2d(planes, out_channels, 1, bias=False)
+        self.conv3 = WSConv2d(planes, out_channels, 1, bias=False, ws=ws)
         self.bn3 = group_norm(out_channels, groups)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = nn.Sequential(WSConv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+            self.downsample = nn.Sequential(WSConv2d(in_channels, out_channels, 1, stride=stride, bias=False, ws=ws),
                                             group_norm(out_channels, groups))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -70,15 +71,16 @@ class ResNetGNWS(nn.Module):
 
     ``width`` is the stem's channel count (64 for ResNet-50) and ``blocks`` the bottlenecks per
     layer ((3, 4, 6, 3) for ResNet-50); narrower/shallower settings give the CPU test variants.
+    ``ws`` names the weight-standardisation formula (:data:`training.models.gnws.WS_FORMULAS`).
     """
 
     def __init__(self, in_channels: int = 3, width: int = 64, blocks: tuple[int, ...] = (3, 4, 6, 3),
-                 groups: int = 32) -> None:
+                 groups: int = 32, ws: str = "std") -> None:
         super().__init__()
         if len(blocks) != len(_LAYERS) or min(blocks) < 1:
             raise ValueError(f"blocks must be four positive counts, got {blocks}")
         self.in_channels = in_channels
-        self.conv1 = WSConv2d(in_channels, width, 7, stride=2, padding=3, bias=False)
+        self.conv1 = WSConv2d(in_channels, width, 7, stride=2, padding=3, bias=False, ws=ws)
         self.bn1 = group_norm(width, groups)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
@@ -86,9 +88,9 @@ class ResNetGNWS(nn.Module):
         layers = []
         for n_blocks, (mult, stride, layer_dilation) in zip(blocks, _LAYERS):
             planes = width * mult
-            layer = [Bottleneck(channels, planes, stride, dilation, groups)]
+            layer = [Bottleneck(channels, planes, stride, dilation, groups, ws)]
             channels = planes * EXPANSION
-            layer += [Bottleneck(channels, planes, 1, layer_dilation, groups) for _ in range(n_blocks - 1)]
+            layer += [Bottleneck(channels, planes, 1, layer_dilation, groups, ws) for _ in range(n_blocks - 1)]
             layers.append(nn.Sequential(*layer))
             dilation = layer_dilation
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
