@@ -12,10 +12,12 @@ from typer.testing import CliRunner
 
 from training.checkpoint import load_checkpoint
 from training.cli import app
+from training.clicks.paint import click_masks
 from training.fusion import fuse_fba
+from training.loops.fba import load_fba_config
 from training.models.gnws import standardise_weight
 from training.models.guided_filter import DeepGuidedFilter, guided_filter
-from training.models.iseg import click_maps, click_masks, clicked_pixels
+from training.models.iseg import click_maps, clicked_pixels
 
 
 def test_ws_formulas_are_the_published_layers():
@@ -128,10 +130,10 @@ def test_groupnorm_ws_imagenet_file_loads_exactly_and_batchnorm_files_say_approx
     """The thesis's start: torchvision names, GroupNorm parameters in the bn* slots, no running
     statistics, plus the classifier. Every tensor lands where it was; the stem's extra channels
     start at zero, as in the published code."""
-    from training.models.fba import FBAConfig, FBANet
+    from training.models.fba import FBANet
     from training.models.resnet_gnws import ResNetGNWS
 
-    cfg = FBAConfig.tiny()
+    cfg = load_fba_config("tiny")["model"]
     gen = torch.Generator().manual_seed(4)
     gn_ws = {k: torch.randn(v.shape, generator=gen) for k, v in ResNetGNWS(3, cfg.width, cfg.blocks).state_dict().items()}
     gn_ws |= {"fc.weight": torch.randn(10, cfg.width * 32, generator=gen), "fc.bias": torch.randn(10, generator=gen)}

@@ -22,10 +22,13 @@ from typer.testing import CliRunner
 from datagen.compose.trimap import trimap_masks
 from training.checkpoint import load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
+from training.clicks.paint import click_masks
 from training.data.encodings import distance_maps
 from training.inference import load_predictor
+from training.loops.fba import load_fba_config
+from training.loops.iseg import load_iseg_config
 from training.models.fba import FBAConfig, FBANet
-from training.models.iseg import IsegNet, IsegNetConfig, click_maps, click_masks
+from training.models.iseg import IsegNet, IsegNetConfig, click_maps
 
 FILES = {"fba": ("fba_state_dict_shapes.json", "fba_troll.npz"), "iseg": ("dis_state_dict_shapes.json", "dis_flower.npz")}
 
@@ -221,8 +224,8 @@ def test_shipped_published_configs_are_the_published_networks():
 
 def test_old_checkpoints_without_the_new_fields_build_todays_networks(tmp_path):
     """Config dicts written before the published-variant fields existed load with today's behaviour."""
-    for net, cfg, new in ((FBANet, FBAConfig.tiny(), ("norm_order", "weight_standardisation", "fusion_in_forward")),
-                          (IsegNet, IsegNetConfig.tiny(), ("norm_order", "weight_standardisation", "click_side", "guide",
+    for net, cfg, new in ((FBANet, load_fba_config("tiny")["model"], ("norm_order", "weight_standardisation", "fusion_in_forward")),
+                          (IsegNet, load_iseg_config("tiny")["model"], ("norm_order", "weight_standardisation", "click_side", "guide",
                                                            "guide_channels", "force_clicks_before_filter"))):
         old = {k: v for k, v in cfg.to_dict().items() if k not in new}
         model = net(cfg)
