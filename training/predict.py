@@ -32,6 +32,7 @@ from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.drawing import overlay
 from training.inference.common import MattingPrediction
+from training.inference.iseg import check_replay
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
@@ -158,10 +159,12 @@ def predict_matting(out: str | Path, predictor, image: np.ndarray, user: UserInp
 
 def predict_iseg(out: str | Path, predictor, image: np.ndarray, user: UserInput, background: str | None) -> list[Path]:
     """An interactive segmentation network's files (:data:`ISEG_OUTPUTS`): clicks replayed one by
-    one, or scribbles as one click per stroke with every scribbled pixel kept."""
+    one, or scribbles as one click per stroke with every scribbled pixel kept; at most
+    :data:`~training.inference.iseg.MAX_REPLAYED_CLICKS` of either."""
     if background is not None:
         raise ValueError("--background: an interactive segmentation checkpoint writes a mask, no composite")
     if user.clicks is not None:
+        check_replay(len(user.clicks), "--clicks")
         prob, clicks = predictor.predict_sequence(image, user.clicks)[-1], user.clicks
     else:
         assert user.scribbles is not None
