@@ -70,16 +70,21 @@ def export(
     ids: Annotated[Optional[list[str]], typer.Option("--ids", callback=comma_list, help="Export only these sample ids (comma-separated or repeated; \\, for a comma inside an id).")] = None,
     fields: Annotated[Optional[list[str]], typer.Option("--fields", callback=comma_list, help="Export only these fields (comma-separated or repeated).")] = None,
     names: Annotated[str, typer.Option("--names", help="File names from sample ids made safe (ids) or from the official names a build recorded (official: DIM's `<fg name>_<bg index>`).")] = "ids",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Export only the first N samples (of --ids when given, else of the dataset).")] = None,
 ) -> None:
-    """Write samples as `<id>_<field>.png` (16-bit PNG for 16-bit fields, masks as 0/255) and recipes as JSON."""
+    """Write samples as `<id>_<field>.png` (16-bit PNG for 16-bit fields, masks as 0/255) and recipes as JSON;
+    prints how many files for how many samples went to which folder."""
     from datagen.shards import DatasetError, open_dataset
     from datagen.shardtools.export import export_samples
 
     try:
-        written = export_samples(open_dataset(path), out, ids=ids, fields=fields, names=names)
+        dataset = open_dataset(path)
+        chosen = list(dataset.ids if ids is None else ids)[:limit]
+        written = export_samples(dataset, out, ids=chosen, fields=fields, names=names)
     except (DatasetError, KeyError, ValueError) as error:
         fail(str(error).strip("'\""))
-    typer.echo(f"{plural(len(written), 'file')} written to {out}")
+    typer.echo(f"{plural(len(written), 'file')} for {len(chosen)} of {plural(len(dataset), 'sample')} "
+               f"({', '.join(fields or dataset.fields)}) written to {out.resolve()}")
 
 
 @shards_app.command("preview")
