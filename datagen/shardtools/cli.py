@@ -17,6 +17,7 @@ DatasetDir = Annotated[Path, typer.Argument(help="Dataset folder (the one holdin
 def info(path: DatasetDir) -> None:
     """Print what a dataset holds and how it was made."""
     from datagen.shards import DatasetError, open_dataset
+    from datagen.shards.schema import field_meaning
 
     try:
         dataset = open_dataset(path)
@@ -27,7 +28,7 @@ def info(path: DatasetDir) -> None:
     typer.echo(f"{path}: {manifest['kind']} dataset, {plural(len(dataset), 'sample')} in {plural(len(manifest['shards']), 'shard')}, {size / 1e6:.1f} MB")
     for spec in manifest["fields"]:
         shape = "JSON" if spec["channels"] == 0 else ("HxW" if spec["channels"] == 1 else f"HxWx{spec['channels']}")
-        typer.echo(f"  {spec['name']:<10} {'/'.join(spec['dtypes']):<14} {shape:<6} {spec['doc']}")
+        typer.echo(f"  {spec['name']:<10} {'/'.join(spec['dtypes']):<14} {shape:<6} {field_meaning(manifest['kind'], spec)}")
     storage = manifest["storage"]
     typer.echo(f"storage: {storage['codec']}, {storage['tile']}x{storage['tile']} tiles")
     provenance = manifest["provenance"]
