@@ -35,6 +35,7 @@ class DemoContext:
     photos: bool = True
     command: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
+    report: Callable[[str], None] = print  # where a stage says something before it finishes (run_stages sets it)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def refit_stage(ctx: DemoContext) -> StageOutput:
     from datagen.refit.objects import dataset_refs
 
     result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", execution=ctx.execution,
-                              provenance={"command": ctx.command})
+                              provenance={"command": ctx.command}, notify=lambda line: ctx.report(f"refit: {line}"))
     return StageOutput.from_write(result, "objects refit")
 
 
@@ -132,6 +133,7 @@ def run_stages(ctx: DemoContext, stages=None, report: Callable[[str], None] = pr
     from datagen.shards.verify import verify_dataset
 
     done: dict[str, StageOutput] = {}
+    ctx.report = report
     for name, function in STAGES if stages is None else stages:
         start = time.perf_counter()
         output = function(ctx)
