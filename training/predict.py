@@ -109,7 +109,7 @@ def composite(pred: MattingPrediction, background: np.ndarray) -> np.ndarray:
     a full-size float temporary of a 100 MP picture would be gigabytes)."""
     out = np.empty(pred.fg.shape, np.uint8)
     for rows in row_bands(out.shape[0]):
-        a = pred.alpha[rows][..., None]
+        a = np.expand_dims(pred.alpha[rows], -1)
         out[rows] = quantize_alpha(a * pred.fg[rows] + (1 - a) * (background[rows].astype(np.float32) / 255))
     return out
 
