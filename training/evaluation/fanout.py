@@ -184,8 +184,9 @@ def evaluate_benchmark(protocol: str, benchmark: str, model_spec: str, *, config
     if not indices:
         raise DatasetError(f"{benchmark}: no sample to evaluate ({len(all_ids)} samples"
                            + (f", none with an id matching {ids!r})" if ids else ")"))
-    folder = None if records is None else Path(records) / run_fingerprint(protocol, str(benchmark), manifest,
-                                                                          model_spec, settings)
+    # absolute: a worker's working folder may differ from this process's
+    folder = None if records is None else \
+        Path(records).resolve() / run_fingerprint(protocol, str(benchmark), manifest, model_spec, settings)
     done: dict[int, dict] = {}
     if folder is not None and folder.is_dir():
         done = _finished(folder, indices, all_ids)
