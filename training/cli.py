@@ -20,7 +20,9 @@ Model = Annotated[str, typer.Option(
     "--model",
     help="baseline:NAME (iseg: grabcut, random_walker; matting: closed_form, knn; imatting: scribble_cf), "
     "package.module:factory returning a model object, or a training checkpoint PATH.pt.")]
-Out = Annotated[Path, typer.Option("--out", help="Report folder: results.json, table.md and PNG plots.")]
+Out = Annotated[Path, typer.Option("--out", help="Report folder: results.json, table.md and PNG plots. Finished "
+                                    "samples are kept in OUT/.records while the run lasts, so a rerun after a kill "
+                                    "with the same benchmark, model and settings resumes instead of starting over.")]
 Limit = Annotated[Optional[int], typer.Option("--limit", min=1, help="Evaluate only the first N samples (smoke runs).")]
 Ids = Annotated[Optional[str], typer.Option(
     "--ids", help="Evaluate only samples whose id matches this shell pattern, e.g. '*_trimap1'.")]
@@ -49,9 +51,31 @@ class EvaluationRun:
         return Execution(self.workers, self.scheduler, self.progress)
 
 
+RECORDS = ".records"
+"""Subfolder of a report folder holding finished samples until the report is written (resuming)."""
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before the work when ``out`` cannot become a report folder: it, or the nearest folder
+    above it that exists, must be a writable directory. Nothing is created, so a run that never
+    starts leaves no folder behind."""
+    import os
+
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"--out {out}: not writable ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"--out {out}: not writable (no write permission on {existing})")
+
+
 def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: EvaluationRun, config) -> None:
-    """What every `evaluate` command does with its protocol's settings ``config``: the fan-out,
-    the report (protocol record: training.evaluation.protocols), one line per failed sample."""
+    """What every `evaluate` command does with its protocol's settings ``config``: the fan-out
+    (resuming from ``out``/.records), the report (protocol record: training.evaluation.protocols),
+    one line per failed sample."""
+    import shutil
+
     from datagen.shards import DatasetError
     from training.evaluation.fanout import evaluate_benchmark
     from training.evaluation.models import ModelError
@@ -59,16 +83,20 @@ def _run(protocol: str, benchmark: Path, model_spec: str, out: Path, shared: Eva
     from training.evaluation.report import write_report
 
     record = PROTOCOLS[protocol]
+    _check_writable(out)
     try:
         run = evaluate_benchmark(protocol, str(benchmark), model_spec, config=config, ids=shared.ids,
-                                 limit=shared.limit, execution=shared.execution())
-    except (DatasetError, ModelError) as exc:
+                                 limit=shared.limit, execution=shared.execution(), records=out / RECORDS)
+    except (DatasetError, ModelError, ValueError) as exc:
         fail(str(exc))
+    if run.resumed:
+        typer.echo(f"resumed: {run.resumed} of {len(run.records)} samples reused from {out / RECORDS}", err=True)
     records = run.records
     settings = {**record.describe(config), "ids": shared.ids, "limit": shared.limit, "model_params": run.model_params,
-                "input": describe_input(benchmark)}
+                "model_uses_previous_mask": run.uses_previous_mask, "input": describe_input(benchmark)}
     write_report(out, protocol=protocol, benchmark=str(benchmark), model=model_spec, settings=settings,
                  records=records, aggregate=record.aggregate(records, config))
+    shutil.rmtree(out / RECORDS, ignore_errors=True)
     typer.echo((out / "table.md").read_text(), nl=False)
     failed = [r for r in records if "error" in r]
     for r in failed:
@@ -88,23 +116,48 @@ def evaluate_iseg(
     target: Annotated[Optional[float], typer.Option(
         "--target", help="Stop an image once IoU >= TARGET (NoC-only run, faster); default: all clicks, "
         "which mIoU@k, AuC and the share curves need.")] = None,
+    zoom_in: Annotated[bool, typer.Option(
+        "--zoom-in/--no-zoom-in", help="RITM's ZoomIn: after the first click, predict on a crop around the current "
+        "object (box x1.4, at least 200 px) resized to --zoom-target-size, pasted back (docs/evaluation.md).")] = False,
+    zoom_target_size: Annotated[int, typer.Option(
+        "--zoom-target-size", min=1, help="Longer side of the zoom-in crop (RITM: 400; 600 for DAVIS).")] = 400,
+    initial_masks: Annotated[Optional[str], typer.Option(
+        "--initial-masks", help="Mask correction (FocalClick's DAVIS-585 task): start each sample from 'corrupted' "
+        "(the ground truth corrupted by superpixel defects to IoU 0.75-0.85, seeded by --seed and the sample id) or "
+        "from FOLDER/<sample id>.png; the model gets it as its previous mask. Models that ignore it still run; "
+        "the report says so.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Run seed of --initial-masks corrupted.")] = 0,
     *,
     shared: EvaluationRun,
 ) -> None:
-    """Click-by-click interactive segmentation: NoC@80/85/90, mIoU per click, AuC, shares above 90..99 %
-    IoU, corrective-click accuracy (spec metrics.md §B). --model takes a baseline or a `training fit iseg` checkpoint."""
-    from training.evaluation.sample_loops import IsegConfig
+    """Click-by-click interactive segmentation: NoC@80/85/90/95, failures, mIoU and boundary IoU per click,
+    AuC, shares above 90..99 % IoU, corrective-click accuracy, seconds per click (spec metrics.md §B,
+    docs/evaluation.md); optional zoom-in and mask correction. --model takes a baseline or a `training fit iseg`
+    checkpoint."""
+    from training.evaluation.initial_masks import InitialMaskFolder
+    from training.evaluation.sample_loops import CORRUPTED, IsegConfig
+    from training.evaluation.zoom_in import ZoomInSettings
 
     robot = robot.upper()
     if robot not in ("R", "L"):
         fail(f"--robot must be R or L, got {robot}")
-    _run("iseg", benchmark, model, out, shared, IsegConfig(robot=robot, max_clicks=clicks, target=target))
+    if initial_masks is not None and initial_masks != CORRUPTED:
+        try:
+            InitialMaskFolder(initial_masks)
+        except ValueError as exc:
+            fail(str(exc))
+        initial_masks = str(Path(initial_masks).resolve())
+    zoom = ZoomInSettings(target_size=zoom_target_size) if zoom_in else None
+    _run("iseg", benchmark, model, out, shared, IsegConfig(robot=robot, max_clicks=clicks, target=target, zoom_in=zoom,
+                                                           initial_masks=initial_masks, seed=seed))
 
 
 @command_with_shared(evaluate_app, "matting")
 def evaluate_matting(benchmark: Benchmark, model: Model, out: Out, *, shared: EvaluationRun) -> None:
     """Trimap matting (Composition-1k protocol): quantise to 8 bits, mask by the trimap, then SAD, MSE,
-    Grad and Conn over the unknown region (spec metrics.md §A)."""
+    Grad, Conn and MAD over the unknown region (spec metrics.md §A, docs/evaluation.md); plots: SAD per
+    sample and SAD against the unknown region's size. Needs a benchmark with alpha and trimaps (a
+    segmentation or trimap-free set is refused: use `evaluate iseg` or `evaluate imatting`)."""
     _run("matting", benchmark, model, out, shared, None)
 
 
@@ -112,7 +165,8 @@ def evaluate_matting(benchmark: Benchmark, model: Model, out: Out, *, shared: Ev
 def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clicks = 20, *,
                       shared: EvaluationRun) -> None:
     """Interactive matting (Interactive Composition-100 protocol): matting-robot clicks from an all-zero
-    alpha; SAD, MSE, Grad, Conn on the whole image after each click and their mean (spec §B.7)."""
+    alpha; SAD, MSE, Grad, Conn and MAD on the whole image after each click and their mean (spec §B.7);
+    the protocol for trimap-free sets (AM-2K, P3M, AIM-500: whole-image scoring)."""
     from training.evaluation.sample_loops import ImattingConfig
 
     _run("imatting", benchmark, model, out, shared, ImattingConfig(max_clicks=clicks))

@@ -44,6 +44,8 @@ from training.models.iseg import IsegNet, IsegNetConfig
 class IsegPredictor:
     """A trained :class:`IsegNet` with its test-time procedure (see the module notes)."""
 
+    uses_previous_mask = True      # the network's prev_mask input (mask-correction reports say so)
+
     def __init__(self, net: IsegNet, device: torch.device, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  source: str = "") -> None:
         if max_pixels < OUTPUT_STRIDE ** 2:
