@@ -226,8 +226,11 @@ def _matting_source(objects: Path | None, backgrounds: Path | None, matting: Pat
     banks = objects is not None and backgrounds is not None
     if not (banks and matting is None or matting is not None and objects is None and backgrounds is None):
         fail("give either --matting SHARDS, or --objects BANK and --backgrounds BANK")
-    return {"objects": objects and str(objects), "backgrounds": backgrounds and str(backgrounds),
-            "matting": matting and str(matting)}
+    return {"objects": _text(objects), "backgrounds": _text(backgrounds), "matting": _text(matting)}
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 @dataclass(frozen=True)
