@@ -44,6 +44,7 @@ class MetricsLog:
 
     def _write_rows(self, rows: list[dict], mode: str) -> None:
         with open(self.path, mode, newline="") as handle:
+            assert self.columns is not None, "the first row fixes the columns"
             writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
             if mode == "w":
                 writer.writeheader()
