@@ -19,7 +19,8 @@ Benchmark = Annotated[Path, typer.Option("--benchmark", help="Benchmark dataset 
 Model = Annotated[str, typer.Option(
     "--model",
     help="baseline:NAME (iseg: grabcut, random_walker; matting: closed_form, knn; imatting: scribble_cf), "
-    "package.module:factory returning a model object, or a training checkpoint PATH.pt.")]
+    "package.module:factory returning a model object, a training checkpoint PATH.pt, or PATH.onnx / "
+    "PATH.torchscript from `training export`.")]
 Out = Annotated[Path, typer.Option("--out", help="Report folder: results.json, table.md and PNG plots. Finished "
                                     "samples are kept in OUT/.records while the run lasts, so a rerun after a kill "
                                     "with the same benchmark, model and settings resumes instead of starting over.")]
@@ -176,7 +177,7 @@ def evaluate_imatting(benchmark: Benchmark, model: Model, out: Out, clicks: Clic
 def demo(
     model: Model,
     allow: Annotated[Optional[list[Path]], typer.Option(
-        "--allow", help="Another checkpoint the page may load (repeatable). The page loads only --model, these "
+        "--allow", help="Another checkpoint or exported file (.pt, .onnx, .torchscript) the page may load (repeatable). The page loads only --model, these "
         "files and baseline:NAME: nothing a visitor types picks code to run.")] = None,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port of the web page.")] = 7860,
     host: Annotated[str, typer.Option("--host", help="Address to bind; 127.0.0.1 keeps the page on this machine.")] = "127.0.0.1",
@@ -363,9 +364,25 @@ def import_weights_command(
     typer.echo(str(result))
 
 
+@app.command("export")
+def export_command(
+    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt) of fba, imatting or iseg (also one from `training import-weights`).")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.onnx (onnxruntime) or FILE.torchscript (torch.jit): the format follows the extension.")],
+) -> None:
+    """Write a checkpoint's network as an ONNX or TorchScript file (any height and width, weight standardisation
+    folded, metadata inside) that predict, evaluate and demo take with --model (docs/export.md)."""
+    from training.inference.export import export_checkpoint
+
+    try:
+        result = export_checkpoint(model, out)
+    except ValueError as exc:
+        fail(str(exc))
+    typer.echo(str(result))
+
+
 @app.command("predict")
 def predict_command(
-    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt): matting (fba, imatting) or interactive segmentation (iseg).")],
+    model: Annotated[Path, typer.Option("--model", help="A training checkpoint (.pt) or a file from `training export` (.onnx, .torchscript): matting (fba, imatting) or interactive segmentation (iseg).")],
     image: Annotated[Path, typer.Option("--image", help="The image (any size).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for alpha.png, fg.png, bg.png and composite.png (matting) or mask.png, probability.png and overlay.png (iseg).")],
     trimap: Annotated[Optional[Path], typer.Option("--trimap", help="Its trimap: same size, 0 background, 128 unknown, 255 foreground (matting).")] = None,
@@ -381,6 +398,9 @@ def predict_command(
     max_input_megapixels: Annotated[float, typer.Option(
         "--max-input-megapixels", min=0.0001, help="Largest image accepted, checked from the file's header before "
         "decoding (decoding alone needs ~10 bytes a pixel).")] = 100.0,
+    tile: Annotated[int, typer.Option(
+        "--tile", min=0, help="Matting: predict an image above the budget at full resolution in overlapping TILE x TILE "
+        "windows (multiple of 8) instead of scaled down; 0 (default) scales it. Windows lose global context.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
 ) -> None:
     """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
@@ -394,7 +414,7 @@ def predict_command(
         scales = tuple(float(s) for s in tta_scales.split(",") if s.strip())
         check_pixel_count(image, int(max_input_megapixels * 1e6), raise_with=", or raise --max-input-megapixels")
         picture = to_uint8(read_image(image))
-        network, predictor = load_network(model, PredictOptions(device, tta, scales, int(max_megapixels * 1e6)))
+        network, predictor = load_network(model, PredictOptions(device, tta, scales, int(max_megapixels * 1e6), tile))
         user = read_user_input(network.predict_inputs, network.described, picture.shape[:2], image.name,
                                trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg)
         written = network.parts().predict(out, predictor, picture, user, background)
