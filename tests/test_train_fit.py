@@ -194,3 +194,24 @@ def test_checkpoints_load_plain_data_only_and_know_their_network(tmp_path):
     with pytest.raises(CheckpointError, match="holds a 'iseg' network, not 'fba'"):
         load_checkpoint(tmp_path / "iseg.pt", "fba")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.pt", "code.pt", "iseg.pt"]   # no temp files
+
+
+# --------------------------------------------------------------------------- a run is never lost
+def test_a_folder_that_holds_a_run_is_refused_unless_resumed_or_overwritten(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    run = tmp_path / "run"
+    assert _fit(objects, backgrounds, run, *short, "--set", "train.epoch_checkpoints=true").exit_code == 0
+    (run / "epoch-0000.pt").write_bytes(b"stands for an old epoch checkpoint")
+    before = (run / "last.pt").read_bytes()
+    again = _fit(objects, backgrounds, run, *short)
+    assert again.exit_code == 2, again.output
+    lines = again.output.strip().splitlines()
+    assert len(lines) == 1 and str(run) in lines[0] and "--resume" in lines[0] and "--overwrite" in lines[0]
+    assert (run / "last.pt").read_bytes() == before                   # untouched
+    both = _fit(objects, backgrounds, run, *short, "--resume", "--overwrite")
+    assert both.exit_code == 2 and "not both" in both.output
+    replaced = _fit(objects, backgrounds, run, *short, "--set", "train.lr=1e-4", "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert load_checkpoint(run / "last.pt", "fba")["config"]["train"]["lr"] == 1e-4
+    assert not (run / "epoch-0000.pt").exists()                         # nothing of the old run is left

@@ -160,6 +160,8 @@ FitMaxSteps = Annotated[Optional[int], typer.Option(
 FitPretrained = Annotated[Optional[Path], typer.Option(
     "--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder / image stream.")]
 FitResume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")]
+FitOverwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace the run already in --out (its checkpoints and metrics); without it such a folder is refused.")]
 FitAmp = Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")]
 FitDevice = Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")]
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Objects bank (online compositing; with --backgrounds).")]
@@ -183,6 +185,7 @@ class FitRun:
     overrides: FitSet = None
     max_steps: FitMaxSteps = None
     resume: FitResume = False
+    overwrite: FitOverwrite = False
     amp: FitAmp = "none"
     device: FitDevice = "auto"
     progress: Progress = True
@@ -191,8 +194,8 @@ class FitRun:
         """The FitOptions every network's fit function takes (messages to the terminal)."""
         from training.loops.engine import FitOptions
 
-        return FitOptions(max_steps=self.max_steps, resume=self.resume, amp=self.amp, progress=self.progress,
-                          report=typer.echo)
+        return FitOptions(max_steps=self.max_steps, resume=self.resume, overwrite=self.overwrite, amp=self.amp,
+                          progress=self.progress, report=typer.echo)
 
 
 def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:

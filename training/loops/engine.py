@@ -35,6 +35,7 @@ from training.loops.optim import make_optimizer, make_scheduler
 from training.loops.sampler import loader_context, rank_batches, steps_per_epoch
 
 LAST = "last.pt"
+EPOCH_GLOB = "epoch-*.pt"
 CONFIG_FILE = "config.toml"
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 RESUME_FREE_KEYS = ("num_workers", "log_steps", "checkpoint_steps", "epoch_checkpoints")
@@ -48,11 +49,14 @@ StepFn = Callable[["Run", dict], dict[str, float]]
 class FitOptions:
     """How a run executes, apart from what it computes (the config): ``max_steps`` stops early
     while the schedule still follows the full run, ``resume`` continues from ``out/last.pt``,
-    ``amp`` (none, bf16 or fp16) picks mixed precision, ``progress`` shows the bar and ``report``
-    receives the one-line messages (weights loaded, initialised from ...)."""
+    ``overwrite`` replaces a run already in ``out`` (without it, or ``resume``, such a folder is
+    refused: a run is never lost silently), ``amp`` (none, bf16 or fp16) picks mixed precision,
+    ``progress`` shows the bar and ``report`` receives the one-line messages (weights loaded,
+    initialised from ...)."""
 
     max_steps: int | None = None
     resume: bool = False
+    overwrite: bool = False
     amp: str = "none"
     progress: bool = True
     report: Callable[[str], None] = print
@@ -265,6 +269,8 @@ def prepare_run(trainee: Trainee, train: TrainConfig, out: str | Path, world: Wo
     optimizer = make_optimizer(model, train)
     scheduler = make_scheduler(optimizer, train, per_epoch)
     scaler = torch.amp.GradScaler(world.device.type) if dtype == torch.float16 else None
+    if world.is_main:
+        claim_folder(out, options)
     step = 0
     if options.resume:
         step = _restore(out / LAST, trainee.network, trainee.config, train, model, optimizer, scheduler, scaler,
@@ -277,6 +283,22 @@ def prepare_run(trainee: Trainee, train: TrainConfig, out: str | Path, world: Wo
     stop = total if options.max_steps is None else min(total, options.max_steps)
     return Run(dataclasses.replace(trainee, model=model), train, out, world, Position(per_epoch, total, stop, step),
                Optimisation(optimizer, scheduler, scaler, dtype), options.progress)
+
+
+def claim_folder(out: Path, options: FitOptions) -> None:
+    """Refuse a folder that already holds a run (a checkpoint or ``metrics.csv``) unless the
+    run resumes it or ``overwrite`` replaces it; replacing removes the old run's checkpoints, so
+    the folder never mixes two runs."""
+    if options.resume and options.overwrite:
+        raise ValueError("give --resume (continue the run in --out) or --overwrite (replace it), not both")
+    if options.resume:
+        return
+    held = [p for p in (out / LAST, out / "metrics.csv", *sorted(out.glob(EPOCH_GLOB))) if p.is_file()]
+    if held and not options.overwrite:
+        raise ValueError(f"--out {out} already holds a run ({held[0].name}); continue it with --resume, "
+                         "or replace it with --overwrite")
+    for path in held:
+        path.unlink()
 
 
 def fit(task: Task, train: TrainConfig, out: str | Path, world: World, options: FitOptions = FitOptions()) -> FitResult:
