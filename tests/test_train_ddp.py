@@ -4,8 +4,8 @@ the same samples, and the per-rank batches are a pure function of (seed, epoch, 
 from __future__ import annotations
 
 import pytest
-
-from ddp_check import ddp_weight_gaps
+import torch
+from ddp_check import TORCHRUN, ddp_env, ddp_weight_gaps
 from fba_training_data import demo_banks
 from training.loops.sampler import rank_batches, steps_per_epoch
 
@@ -47,3 +47,31 @@ def test_two_gloo_ranks_match_one_process_on_the_same_samples(tmp_path):
     moved, other = ddp_weight_gaps(tmp_path, "fba", lambda out, batch: _fit_args(objects, backgrounds, out, batch))
     assert moved < 1e-6, moved
     assert other > 1e-4, other    # the check has teeth: one sample instead of two moves the weights visibly
+
+
+@pytest.mark.slow
+def test_a_signal_to_one_rank_stops_both_at_the_same_step_and_resume_is_bit_identical(tmp_path):
+    """SIGTERM to rank 1 alone in step 2: the ranks agree (an all-reduced stop flag), rank 0 writes
+    last.pt at step 2 and says so; resumed under torchrun to step 4 it equals a DDP run straight to 4."""
+    import subprocess
+
+    from signal_at_step import command
+
+    from training.checkpoint import load_checkpoint
+
+    objects, backgrounds = demo_banks(tmp_path)
+    args = lambda out: ["fit", "fba", "--config", "tiny", "--objects", str(objects), "--backgrounds",  # noqa: E731
+                        str(backgrounds), "--out", str(out), "--no-progress", "--max-steps", "4", "--device", "cpu",
+                        "--set", "data.composites_per_object=1"]
+    stopped = subprocess.run([*TORCHRUN, *command(2, "SIGTERM", 1, args(tmp_path / "cut"))[1:]], env=ddp_env(),
+                             capture_output=True, text=True, timeout=300)
+    assert stopped.returncode != 0
+    assert (stopped.stdout + stopped.stderr).count("interrupted at step 2; continue with --resume") == 1
+    assert load_checkpoint(tmp_path / "cut" / "last.pt", "fba")["position"]["step"] == 2
+    for cmd in ([*TORCHRUN, "-m", "training", *args(tmp_path / "cut"), "--resume"],
+                [*TORCHRUN, "-m", "training", *args(tmp_path / "whole")]):
+        done = subprocess.run(cmd, env=ddp_env(), capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+    whole, cut = (load_checkpoint(tmp_path / run / "last.pt", "fba") for run in ("whole", "cut"))
+    assert whole["position"] == cut["position"] and whole["position"]["step"] == 4
+    assert all(torch.equal(v, cut["model"][k]) for k, v in whole["model"].items())

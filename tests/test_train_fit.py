@@ -215,3 +215,30 @@ def test_a_folder_that_holds_a_run_is_refused_unless_resumed_or_overwritten(bank
     assert replaced.exit_code == 0, replaced.output
     assert load_checkpoint(run / "last.pt", "fba")["config"]["train"]["lr"] == 1e-4
     assert not (run / "epoch-0000.pt").exists()                         # nothing of the old run is left
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_checkpoints_the_step_reached_and_resume_is_bit_identical(banks, tmp_path, one_thread,
+                                                                           signal_name, code):
+    """A real signal in step 2 (before the first periodic checkpoint at 100): the run writes
+    last.pt at step 2, says how to continue and exits 128 + signal; --resume to 5 equals a run
+    straight to 5."""
+    import signal_at_step
+
+    objects, backgrounds = banks
+    args = ["fit", "fba", "--config", "tiny", "--objects", str(objects), "--backgrounds", str(backgrounds),
+            "--no-progress", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1"]
+    stopped = signal_at_step.run(2, signal_name, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5"])
+    assert stopped.returncode == code, stopped.stdout + stopped.stderr
+    assert "interrupted at step 2; continue with --resume" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert load_checkpoint(tmp_path / "cut" / "last.pt", "fba")["position"]["step"] == 2
+    assert not list((tmp_path / "cut").glob(".*.tmp-*"))
+    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole"), "--max-steps", "5"]).exit_code == 0
+    whole, cut = (load_checkpoint(tmp_path / run / "last.pt", "fba") for run in ("whole", "cut"))
+    assert whole["position"] == cut["position"] and whole["position"]["step"] == 5
+    assert all(torch.equal(v, cut["model"][k]) for k, v in whole["model"].items())
+    for pid, state in whole["optimizer"]["state"].items():
+        assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
+    assert [r["loss"] for r in _metrics(tmp_path / "cut")] == [r["loss"] for r in _metrics(tmp_path / "whole")]

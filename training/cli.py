@@ -205,6 +205,7 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
     `train(fit, config, world, options)` gets the fit function and FitRun's FitOptions."""
     from datagen.shards import DatasetError
     from training.distributed import close_world, init_world
+    from training.loops.engine import RunInterrupted
     from training.networks import NETWORKS
 
     parts = NETWORKS[network].parts()
@@ -217,6 +218,10 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
         result = train(parts.fit, run_config, world, run.options())
     except (ValueError, DatasetError) as exc:
         fail(str(exc))
+    except RunInterrupted as stop:
+        if world.is_main:
+            typer.echo(str(stop), err=True)
+        raise typer.Exit(stop.exit_code) from None
     finally:
         close_world(world)
     if world.is_main:

@@ -33,6 +33,7 @@ from training.distributed import World, barrier, wrap_model
 from training.loops.metrics import MetricsLog
 from training.loops.optim import make_optimizer, make_scheduler
 from training.loops.sampler import loader_context, rank_batches, steps_per_epoch
+from training.loops.signals import StopRequests
 
 LAST = "last.pt"
 EPOCH_GLOB = "epoch-*.pt"
@@ -125,6 +126,15 @@ def one_update(loss: LossFn) -> StepFn:
     return step
 
 
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM stopped the run at the end of step ``step``, whose checkpoint is written
+    (every rank of a DDP run stops at the same step); ``exit_code`` is the shell's 128 + signal."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        super().__init__(f"interrupted at step {step}; continue with --resume")
+        self.step, self.signum, self.exit_code = step, signum, 128 + signum
+
+
 @dataclass(frozen=True)
 class FitResult:
     steps_done: int
@@ -136,11 +146,12 @@ class FitResult:
 class Run:
     """One training run in progress: what every network's loop shares.
 
-    Made by :func:`prepare_run`; a loop drives it: ``while run.running``, forward under
-    :meth:`autocast`, :meth:`update` once per loss, :meth:`end_step` once per progress step
-    (the unit the schedule, ``--max-steps``, metrics and checkpoints count in), :meth:`finish`.
-    ``model`` is the bare module (state dicts, no-grad forwards), ``wrapped`` the one to train
-    through (DDP in a multi-process world).
+    Made by :func:`prepare_run`; a loop drives it inside ``with run:`` (which closes the bar
+    and the log and puts the signal handlers back however the loop ends): ``while run.running``,
+    forward under :meth:`autocast`, :meth:`update` once per loss, :meth:`end_step` once per
+    progress step (the unit the schedule, ``--max-steps``, metrics, checkpoints and a stop on
+    SIGINT/SIGTERM count in), :meth:`finish`. ``model`` is the bare module (state dicts, no-grad
+    forwards), ``wrapped`` the one to train through (DDP in a multi-process world).
     """
 
     def __init__(self, trainee: Trainee, train: TrainConfig, out: Path, world: World, position: Position,
@@ -156,7 +167,14 @@ class Run:
         self.bar = tqdm(total=self.total, initial=self.step, unit="step", disable=not (progress and world.is_main),
                         dynamic_ncols=True, desc=f"fit {self.network}")
         self._tick, self._tick_step = time.perf_counter(), self.step
+        self.stops = StopRequests()
         self.wrapped.train()
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
 
     @property
     def running(self) -> bool:
@@ -217,8 +235,20 @@ class Run:
                 self.log.log({"step": self.step, "epoch": epoch, "lr": lr, "loss": values["total"],
                               "samples_per_s": rate, **row, **(extra or {})})
         epoch_done = self.step % self.per_epoch == 0
-        if self.step % self.train.checkpoint_steps == 0 or self.step == self.stop or epoch_done:
+        signum = self._stop_signal() if self.running else 0
+        if self.step % self.train.checkpoint_steps == 0 or self.step == self.stop or epoch_done or signum:
             self.checkpoint(epoch_done)
+        if signum:
+            raise RunInterrupted(self.step, signum)
+
+    def _stop_signal(self) -> int:
+        """The stop signal received by any rank (0: none): one tiny all-reduce per step, so
+        that every rank stops at the same step, also when only one of them got the signal."""
+        if not self.world.distributed:
+            return self.stops.signum
+        flag = torch.tensor([self.stops.signum], device=self.world.device if self.world.device.type == "cuda" else "cpu")
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag.item())
 
     def checkpoint(self, epoch_done: bool) -> None:
         """``last.pt`` (and ``epoch-NNNN.pt`` at an epoch's end when configured), rank 0 only."""
@@ -234,10 +264,15 @@ class Run:
         barrier(self.world)
 
     def finish(self) -> FitResult:
+        self.close()
+        return FitResult(self.step, self.total, self.out / LAST, self.out / "metrics.csv")
+
+    def close(self) -> None:
+        """The bar, the log and the signal handlers as they were before the run (idempotent)."""
+        self.stops.restore()
         self.bar.close()
         if self.log is not None:
             self.log.close()
-        return FitResult(self.step, self.total, self.out / LAST, self.out / "metrics.csv")
 
 
 def initial_model(make: Callable[[], nn.Module], seed: int, world: World, report: Callable[[str], None], *,
@@ -309,15 +344,15 @@ def fit(task: Task, train: TrainConfig, out: str | Path, world: World, options: 
     if per_epoch == 0:
         need = train.batch_size * world.world_size * (2 if task.paired else 1)
         raise ValueError(f"the training data has {n} samples per epoch, fewer than one step needs ({need})")
-    run = prepare_run(task.trainee, train, out, world, per_epoch=per_epoch, options=options)
-    while run.running:
-        task.dataset.set_epoch(run.epoch)
-        batches = rank_batches(n, seed=train.seed, epoch=run.epoch, batch_size=train.batch_size,
-                               world_size=world.world_size, rank=world.rank, paired=task.paired,
-                               start=run.epoch_step)[:run.stop - run.step]
-        for batch in run.loader(task.dataset, batches):
-            run.end_step(task.step(run, run.to_device(batch)))
-    return run.finish()
+    with prepare_run(task.trainee, train, out, world, per_epoch=per_epoch, options=options) as run:
+        while run.running:
+            task.dataset.set_epoch(run.epoch)
+            batches = rank_batches(n, seed=train.seed, epoch=run.epoch, batch_size=train.batch_size,
+                                   world_size=world.world_size, rank=world.rank, paired=task.paired,
+                                   start=run.epoch_step)[:run.stop - run.step]
+            for batch in run.loader(task.dataset, batches):
+                run.end_step(task.step(run, run.to_device(batch)))
+        return run.finish()
 
 
 def _amp_dtype(amp: str, device: torch.device):

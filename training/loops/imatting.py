@@ -238,6 +238,14 @@ def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainCo
     plan = make_plan(schedule, train.batch_size, world.world_size)
     run = prepare_run(Trainee(NETWORK, imatting.model, imatting.model_config, imatting.config), train, out, world,
                       per_epoch=plan.per_epoch, options=options)
+    with run:
+        _run_plan(run, imatting, plan, schedule, train, sigmas, world)
+        return run.finish()
+
+
+def _run_plan(run: Run, imatting: ImattingRun, plan: Plan, schedule: ScheduleConfig, train: TrainConfig, sigmas,
+              world: World) -> None:
+    """The slots of ``plan`` from the run's step to its stop."""
     datasets = {"seg": imatting.seg, "imatting": imatting.matting, "trimap": imatting.matting}
     per_slot = train.batch_size * world.world_size
     while run.running:
@@ -254,7 +262,6 @@ def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainCo
             updates, loss = run_slot(task, run, run.to_device(batch), schedule, sigmas, train.seed, epoch, j,
                                      world.device)
             run.end_step({"total": loss}, {"task": TASK_NUMBER[task], "updates": updates})
-    return run.finish()
 
 
 def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: str, objects: str | None = None,
