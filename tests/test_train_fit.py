@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -12,6 +15,7 @@ import torch
 from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
 from typer.testing import CliRunner
 
+from datagen.shards import open_dataset
 from training.checkpoint import CheckpointError, load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.config import TrainConfig, config_to_dict
@@ -95,6 +99,7 @@ def test_resume_after_a_stop_is_bit_identical(banks, tmp_path, one_thread):
     for pid, state in whole["optimizer"]["state"].items():
         assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
     assert whole["scheduler"] == cut["scheduler"]
+    assert torch.equal(whole["rng"]["torch"], cut["rng"]["torch"])       # opening a loader draws nothing
     steps = [int(r["step"]) for r in _metrics(tmp_path / "cut")]
     assert steps == sorted(set(steps)) and steps[-1] == 7
 
@@ -242,3 +247,44 @@ def test_a_signal_checkpoints_the_step_reached_and_resume_is_bit_identical(banks
     for pid, state in whole["optimizer"]["state"].items():
         assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
     assert [r["loss"] for r in _metrics(tmp_path / "cut")] == [r["loss"] for r in _metrics(tmp_path / "whole")]
+
+
+def test_resume_refuses_other_data_another_world_size_and_another_epoch_length(banks, tmp_path, one_thread):
+    """The checkpoint stores what makes a resume the same run beyond its config; each mismatch is
+    one line naming both values (here written into the checkpoint, as another run would have)."""
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    assert _fit(objects, backgrounds, tmp_path / "run", *short).exit_code == 0
+    state = load_checkpoint(tmp_path / "run" / "last.pt", "fba")
+    digest = open_dataset(objects).manifest["contents_sha256"]
+    assert state["run"] == {"world_size": 1, "steps_per_epoch": 12, "data": {
+        "objects bank": digest, "backgrounds bank": open_dataset(backgrounds).manifest["contents_sha256"]}}
+    cases = [({"data": {**state["run"]["data"], "objects bank": "f" * 64}},
+              f"was trained on the objects bank ffffffffffff..., this run reads {digest[:12]}..."),
+             ({"world_size": 2}, "was trained by 2 process(es), this run has 1"),
+             ({"steps_per_epoch": 48}, "has 48 steps per epoch, this run 12")]
+    for change, message in cases:
+        save_checkpoint(tmp_path / "run" / "last.pt", {**state, "run": {**state["run"], **change}})
+        result = _fit(objects, backgrounds, tmp_path / "run", *short[:2], "--max-steps", "2", "--resume")
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_one_fit_at_a_time_in_a_folder_and_a_dead_fits_lock_is_taken_over(banks, tmp_path, one_thread):
+    from training.loops.folder import LOCK_NAME, lock_folder
+
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    held = lock_folder(tmp_path / "run")              # what a running fit holds
+    try:
+        result = _fit(objects, backgrounds, tmp_path / "run", *short)
+    finally:
+        held.release()
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert f"--out {tmp_path / 'run'} is in use by another fit (pid {os.getpid()})" in result.output
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "run" / LOCK_NAME).write_text(dead.stdout)                 # left by a killed fit
+    (tmp_path / "run" / ".last.pt.tmp-4242").write_bytes(b"half a checkpoint")   # its killed write
+    result = _fit(objects, backgrounds, tmp_path / "run", *short)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.toml", "last.pt", "metrics.csv"]

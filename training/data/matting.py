@@ -155,6 +155,12 @@ class MattingData(TorchDataset):
             f"objects={str(self.objects.path)!r}, backgrounds={str(self.backgrounds.path)!r}")
         return f"MattingData({source}, samples={len(self)}, seed={self.seed}, epoch={self.epoch})"
 
+    def sources(self) -> dict:
+        """The shard datasets read, by role (what a resumed run must find unchanged)."""
+        if self.source is not None:
+            return {"matting shards": self.source}
+        return {"objects bank": self.objects, "backgrounds bank": self.backgrounds}
+
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch: every random choice is drawn from (seed, epoch, index)."""
         self.epoch = int(epoch)

@@ -99,6 +99,10 @@ class SegData(TorchDataset):
     def __len__(self) -> int:
         return len(self.source)
 
+    def sources(self) -> dict:
+        """The shard dataset read, by role (what a resumed run must find unchanged)."""
+        return {"segmentation data": self.source}
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 

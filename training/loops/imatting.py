@@ -46,6 +46,7 @@ from training.data.clicks import user_input
 from training.distributed import World
 from training.loops.engine import FitOptions, FitResult, Run, Trainee, initial_model, prepare_run
 from training.loops.fba import fba_batch_loss
+from training.loops.folder import data_fingerprints
 from training.losses import soft_iou_click_loss
 from training.models import FBAConfig, FBANet
 from training.models.imatting import NETWORK, init_from_fba
@@ -237,7 +238,7 @@ def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainCo
     """Train ``imatting`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
     plan = make_plan(schedule, train.batch_size, world.world_size)
     run = prepare_run(Trainee(NETWORK, imatting.model, imatting.model_config, imatting.config), train, out, world,
-                      per_epoch=plan.per_epoch, options=options)
+                      per_epoch=plan.per_epoch, options=options, data=data_fingerprints(imatting.seg, imatting.matting))
     with run:
         _run_plan(run, imatting, plan, schedule, train, sigmas, world)
         return run.finish()
