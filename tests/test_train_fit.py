@@ -4,12 +4,15 @@ samples through `training evaluate matting`), resumes bit for bit, and names bad
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
@@ -288,3 +291,83 @@ def test_one_fit_at_a_time_in_a_folder_and_a_dead_fits_lock_is_taken_over(banks,
     result = _fit(objects, backgrounds, tmp_path / "run", *short)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.toml", "last.pt", "metrics.csv"]
+
+
+# --------------------------------------------------------------------------- one line, not a traceback
+def _one_line(result, *parts):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert all(part in lines[0] for part in parts), (parts, lines[0])
+
+
+def test_a_nan_loss_names_the_step_and_a_lower_learning_rate(banks, tmp_path, monkeypatch, one_thread):
+    import training.loops.fba as fba_loop
+
+    real = fba_loop.fba_batch_loss
+
+    def diverged(model, batch):
+        loss, parts = real(model, batch)
+        return loss * float("nan"), {**parts, "total": float("nan")}
+
+    monkeypatch.setattr(fba_loop, "fba_batch_loss", diverged)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--max-steps", "2")
+    _one_line(result, "the loss is nan at step 1 (lr 0.003)", "lower learning rate", "--set train.lr=0.0003")
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_temporary(banks, tmp_path, monkeypatch, one_thread):
+    def full_disk(payload, target):
+        Path(target).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--max-steps", "2")
+    _one_line(result, f"cannot write checkpoint {tmp_path / 'run' / 'last.pt'}: No space left on device")
+    assert not list((tmp_path / "run").glob(".*tmp*"))
+
+
+def test_a_run_folder_that_becomes_unwritable_is_one_line(banks, tmp_path, monkeypatch, one_thread):
+    """Root ignores file modes, so the folder's refusal is simulated where the run appends its
+    metrics after the second step."""
+    import builtins
+
+    import training.loops.metrics as metrics
+
+    appends = []
+
+    def guarded_open(path, mode="r", *args, **kwargs):
+        if mode == "a" and Path(path).name == "metrics.csv":
+            appends.append(path)
+            if len(appends) > 2:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "open", guarded_open, raising=False)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1",
+                  "--max-steps", "4")
+    _one_line(result, f"cannot write {tmp_path / 'run' / 'metrics.csv'}: Permission denied")
+
+
+def test_a_huge_out_size_is_refused_before_any_sample_is_drawn(banks, tmp_path, one_thread):
+    result = _fit(*banks, tmp_path / "run", "--set", "data.out_size=80000", "--max-steps", "1")
+    _one_line(result, "out_size 80000 px", "GB", "memory")
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_an_all_opaque_object_is_skipped_with_one_line_at_the_start(banks, tmp_path, one_thread):
+    from datagen.demo.banks import object_sample
+    from datagen.runner import Execution
+    from datagen.shards.build import write_dataset
+
+    def sample(i):
+        if i == 1:
+            return {"id": "slab", "fg": np.zeros((96, 96, 3), np.uint8), "alpha": np.full((96, 96), 255, np.uint8)}
+        return object_sample(i, seed=0, size=(96, 96))
+
+    write_dataset(tmp_path / "objects", "objects", [0, 1, 2], sample, execution=Execution(progress=False))
+    result = _fit(tmp_path / "objects", banks[1], tmp_path / "run", "--set", "data.composites_per_object=2",
+                  "--max-steps", "8")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "skipping" in line]
+    assert len(notes) == 1 and "skipping 1 of 3 objects with no unknown pixel" in notes[0] and "slab" in notes[0]
+    assert "8/32 steps" in result.output              # 2 usable objects x 2 composites x 2 scales x 4 epochs

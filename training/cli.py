@@ -216,7 +216,7 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
         fail(str(exc))
     try:
         result = train(parts.fit, run_config, world, run.options())
-    except (ValueError, DatasetError) as exc:
+    except (ValueError, DatasetError, FloatingPointError) as exc:
         fail(str(exc))
     except RunInterrupted as stop:
         if world.is_main:

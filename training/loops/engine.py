@@ -37,6 +37,7 @@ from training.checkpoint import (
 )
 from training.config import TrainConfig, config_toml
 from training.distributed import World, barrier, wrap_model
+from training.loops.budget import check_batch_memory
 from training.loops.folder import LAST, FolderLock, claim_folder, data_fingerprints, lock_folder
 from training.loops.metrics import MetricsLog
 from training.loops.optim import make_optimizer, make_scheduler
@@ -225,7 +226,9 @@ class Run:
         """One optimiser step on ``loss`` (``value``: its float, checked first; fp16 skips
         non-finite steps through its scaler instead)."""
         if not math.isfinite(value) and self.scaler is None:
-            raise FloatingPointError(f"loss is {value} at {where}")
+            lr = self.optimizer.param_groups[0]["lr"]
+            raise FloatingPointError(f"the loss is {value} at {where} (lr {lr:g}): training diverged; try a lower "
+                                     f"learning rate, e.g. --set train.lr={lr / 10:g}, and --resume or a new run")
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
@@ -355,10 +358,12 @@ def _prepare(trainee: Trainee, train: TrainConfig, out: Path, world: World, per_
         state = _resumable(out / LAST, trainee.network, trainee.config, identity, world.device)
         step = _restore(state, model, optimizer, scheduler, scaler)
     if world.is_main:
-        out.mkdir(parents=True, exist_ok=True)
         header = (f"The run config of this {trainee.network} run, as resolved (shipped config, file and --set).\n"
                   "For reading: last.pt holds the same tables and is what --resume and predictors use.")
-        write_atomic(out / CONFIG_FILE, config_toml(trainee.config, header).encode())
+        try:
+            write_atomic(out / CONFIG_FILE, config_toml(trainee.config, header).encode())
+        except OSError as exc:
+            raise ValueError(f"cannot write {out / CONFIG_FILE}: {exc.strerror or exc}") from None
     stop = total if options.max_steps is None else min(total, options.max_steps)
     return Run(dataclasses.replace(trainee, model=model), train, out, world, Position(per_epoch, total, stop, step),
                Optimisation(optimizer, scheduler, scaler, dtype), options.progress, identity, lock)
@@ -367,6 +372,7 @@ def _prepare(trainee: Trainee, train: TrainConfig, out: Path, world: World, per_
 def fit(task: Task, train: TrainConfig, out: str | Path, world: World, options: FitOptions = FitOptions()) -> FitResult:
     """Train ``task`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``, ``config.toml``),
     one progress step per batch; see :func:`prepare_run` for the options."""
+    check_batch_memory(train.batch_size, task.dataset)
     n = len(task.dataset)
     per_epoch = steps_per_epoch(n, train.batch_size, world.world_size, task.paired)
     if per_epoch == 0:
