@@ -328,7 +328,7 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_temporary(ban
 
 def test_a_run_folder_that_becomes_unwritable_is_one_line(banks, tmp_path, monkeypatch, one_thread):
     """Root ignores file modes, so the folder's refusal is simulated where the run appends its
-    metrics after the second step."""
+    metrics: the first step's row is written, the second step's is refused."""
     import builtins
 
     import training.loops.metrics as metrics
@@ -338,7 +338,7 @@ def test_a_run_folder_that_becomes_unwritable_is_one_line(banks, tmp_path, monke
     def guarded_open(path, mode="r", *args, **kwargs):
         if mode == "a" and Path(path).name == "metrics.csv":
             appends.append(path)
-            if len(appends) > 2:
+            if len(appends) > 1:
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return builtins.open(path, mode, *args, **kwargs)
 
@@ -371,3 +371,39 @@ def test_an_all_opaque_object_is_skipped_with_one_line_at_the_start(banks, tmp_p
     notes = [line for line in result.output.splitlines() if "skipping" in line]
     assert len(notes) == 1 and "skipping 1 of 3 objects with no unknown pixel" in notes[0] and "slab" in notes[0]
     assert "8/32 steps" in result.output              # 2 usable objects x 2 composites x 2 scales x 4 epochs
+
+
+# --------------------------------------------------------------------------- what a run is about to do
+def test_the_thesis_without_pretrained_weights_says_it_starts_from_random_ones(banks, tmp_path, one_thread):
+    """The thesis network (ResNet-50 encoder) for one step on 64 px crops: the note comes first."""
+    small = ["--set", "data.composites_per_object=1", "--set", "data.crop_sizes=[96]", "--set", "data.out_size=64",
+             "--set", "train.num_workers=0", "--max-steps", "1"]
+    result = CliRunner().invoke(app, ["fit", "fba", "--config", "thesis", "--objects", str(banks[0]), "--backgrounds",
+                                      str(banks[1]), "--out", str(tmp_path / "run"), "--no-progress", *small])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("the thesis starts from ImageNet weights (--pretrained R50.pth")
+
+
+def test_a_run_says_its_pace_and_on_a_cpu_a_long_schedule_gets_the_hint(banks, tmp_path, one_thread):
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set", "train.epochs=100000",
+                  "--max-steps", "5", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    paces = [line for line in result.output.splitlines() if "s/step" in line]
+    assert len(paces) == 1, result.output
+    assert paces[0].startswith("fit fba: 2 steps to go at ") and "(timed on steps 2-3)" in paces[0]
+    assert "the whole schedule (1199997 steps) takes about" in paces[0]
+    assert "--config tiny" in paces[0] and "--device cuda" in paces[0]
+
+
+def test_more_loader_workers_than_cores_is_one_line_not_pytorch_warnings(banks, tmp_path, monkeypatch, one_thread):
+    import warnings
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set",
+                      "train.num_workers=2", "--max-steps", "2")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "num_workers" in line]
+    assert notes == ["train.num_workers=2 is more than the 1 CPU core(s) this process may use: using 1 loader worker(s)"]
+    assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -229,6 +230,14 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
                    f"metrics {result.metrics}")
 
 
+def _starting_weights_note(config: str, run: FitRun, pretrained: Path | None, init: Path | None) -> None:
+    """Say so when the thesis recipe starts from random weights: the thesis's networks start from
+    ImageNet weights, which this package cannot download (rank 0 only under torchrun)."""
+    if config == "thesis" and pretrained is None and init is None and not run.resume and os.environ.get("RANK", "0") == "0":
+        typer.echo("the thesis starts from ImageNet weights (--pretrained R50.pth: a local torchvision or timm "
+                   "ResNet-50 state dict); this run starts from random weights")
+
+
 def _model_overrides(run: FitRun) -> tuple[str, ...]:
     """The --set items of the [model] table: with --init they must agree with the checkpoint."""
     return tuple(item for item in run.overrides or () if item.strip().startswith("model."))
@@ -251,6 +260,7 @@ def fit_fba_command(
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
     source = _matting_source(objects, backgrounds, matting)
+    _starting_weights_note(config, shared, pretrained, init)
     _fit("fba", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, **source, pretrained=pretrained and str(pretrained), init=init and str(init),
         model_overrides=_model_overrides(shared), options=options))
@@ -292,6 +302,8 @@ def fit_iseg_command(
 ) -> None:
     """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
+    if stage == "pretrain":
+        _starting_weights_note(config, shared, pretrained, init)
     _fit("iseg", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, data=str(data), stage=stage, init=init and str(init),
         pretrained=pretrained and str(pretrained), model_overrides=_model_overrides(shared), options=options))

@@ -37,7 +37,7 @@ from training.checkpoint import (
 )
 from training.config import TrainConfig, config_toml
 from training.distributed import World, barrier, wrap_model
-from training.loops.budget import check_batch_memory
+from training.loops.budget import TIMED_STEPS, check_batch_memory, loader_workers, pace_line
 from training.loops.folder import LAST, FolderLock, claim_folder, data_fingerprints, lock_folder
 from training.loops.metrics import MetricsLog
 from training.loops.optim import make_optimizer, make_scheduler
@@ -169,7 +169,7 @@ class Run:
     """
 
     def __init__(self, trainee: Trainee, train: TrainConfig, out: Path, world: World, position: Position,
-                 optimisation: Optimisation, progress: bool, identity: dict[str, Any],
+                 optimisation: Optimisation, options: FitOptions, identity: dict[str, Any],
                  lock: FolderLock | None = None) -> None:
         self.network, self.model = trainee.network, trainee.model
         self.model_config, self.config = trainee.model_config, trainee.config
@@ -179,9 +179,12 @@ class Run:
         self.scaler, self.dtype = optimisation.scaler, optimisation.dtype
         self.wrapped = wrap_model(self.model, world)
         self.log = MetricsLog(out, resume_step=self.step) if world.is_main else None
-        self.bar = tqdm(total=self.total, initial=self.step, unit="step", disable=not (progress and world.is_main),
-                        dynamic_ncols=True, desc=f"fit {self.network}")
+        self.bar = tqdm(total=self.total, initial=self.step, unit="step",
+                        disable=not (options.progress and world.is_main), dynamic_ncols=True, desc=f"fit {self.network}")
         self._tick, self._tick_step = time.perf_counter(), self.step
+        self.report = options.report if world.is_main else (lambda _line: None)
+        self.workers = loader_workers(train.num_workers, self.report)
+        self._first, self._paced = self.step, time.perf_counter()
         self.identity, self.lock = identity, lock
         self.stops = StopRequests()
         self.wrapped.train()
@@ -218,9 +221,9 @@ class Run:
         loader takes nothing from torch's global RNG, so the RNG state a checkpoint saves is the
         same whether the run was resumed (one more loader opened) or not."""
         generator = torch.Generator().manual_seed(self.train.seed * 1_000_003 + self.step)
-        return DataLoader(dataset, batch_sampler=batches, num_workers=self.train.num_workers,
+        return DataLoader(dataset, batch_sampler=batches, num_workers=self.workers,
                           pin_memory=self.world.device.type == "cuda", generator=generator,
-                          **loader_context(self.train.num_workers))
+                          **loader_context(self.workers))
 
     def update(self, loss: Tensor, value: float, where: str) -> None:
         """One optimiser step on ``loss`` (``value``: its float, checked first; fp16 skips
@@ -247,6 +250,7 @@ class Run:
         self.scheduler.step()
         self.step += 1
         self.bar.update(1)
+        self._pace()
         if self.step % self.train.log_steps == 0 or self.step == self.stop:
             values = _mean_over_ranks(parts, self.world)
             now = time.perf_counter()
@@ -264,6 +268,15 @@ class Run:
             self.checkpoint(epoch_done)
         if signum:
             raise RunInterrupted(self.step, signum)
+
+    def _pace(self) -> None:
+        """After the run's first step, time the next ``TIMED_STEPS`` and say once what is ahead."""
+        if self.step == self._first + 1:
+            self._paced = time.perf_counter()
+        elif self.step == self._first + 1 + TIMED_STEPS and self.running:
+            per_step = (time.perf_counter() - self._paced) / TIMED_STEPS
+            self.report(pace_line(self.network, per_step, self._first + 1, self.stop - self.step,
+                                  self.total - self.step, self.world.device.type))
 
     def _stop_signal(self) -> int:
         """The stop signal received by any rank (0: none): one tiny all-reduce per step, so
@@ -366,7 +379,7 @@ def _prepare(trainee: Trainee, train: TrainConfig, out: Path, world: World, per_
             raise ValueError(f"cannot write {out / CONFIG_FILE}: {exc.strerror or exc}") from None
     stop = total if options.max_steps is None else min(total, options.max_steps)
     return Run(dataclasses.replace(trainee, model=model), train, out, world, Position(per_epoch, total, stop, step),
-               Optimisation(optimizer, scheduler, scaler, dtype), options.progress, identity, lock)
+               Optimisation(optimizer, scheduler, scaler, dtype), options, identity, lock)
 
 
 def fit(task: Task, train: TrainConfig, out: str | Path, world: World, options: FitOptions = FitOptions()) -> FitResult:
