@@ -88,7 +88,7 @@ def test_round_trip_through_plain_tables(tmp_path):
 
 
 def test_missing_config_lists_the_shipped_ones():
-    with pytest.raises(ConfigError, match=r"no such file and not a shipped fba config \(thesis, tiny\)"):
+    with pytest.raises(ConfigError, match=r"no such file and not a shipped fba config \(published, thesis, tiny\)"):
         load_config("thesus", "fba", SCHEMA)
 
 

@@ -174,3 +174,22 @@ def test_evaluation_resolves_checkpoints_and_refuses_other_networks(checkpoint, 
     with pytest.raises(ModelError, match="holds a 'segformer' network"):
         load_model(str(tmp_path / "other.pt"), "matting")
     assert load_predictor(checkpoint).net.config == load_fba_config("tiny")["model"]
+
+
+def test_post_processing_band_by_band_changes_no_pixel(monkeypatch, tmp_path):
+    """Fusion, the trimap's regions, quantisation and the composite run on bands of rows to bound
+    memory; every step is per pixel, so any band height gives the same bytes."""
+    import training.inference.common as common
+    from training.predict import write_prediction
+
+    image, trimap = _scene(37, 53)
+    predictor = _oracle(max_pixels=37 * 53 // 3)          # scaled, like a large photo
+    whole = predictor.predict(image, trimap)
+    write_prediction(tmp_path / "whole", whole, np.full((37, 53, 3), 200, np.uint8))
+    monkeypatch.setattr(common, "BAND_ROWS", 5)
+    banded = predictor.predict(image, trimap)
+    write_prediction(tmp_path / "banded", banded, np.full((37, 53, 3), 200, np.uint8))
+    for name in ("alpha", "fg", "bg"):
+        np.testing.assert_array_equal(getattr(banded, name), getattr(whole, name))
+    for name in ("alpha.png", "fg.png", "bg.png", "composite.png"):
+        assert (tmp_path / "banded" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name

@@ -132,7 +132,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def restore_network(path: str | Path, state: dict[str, Any], network: type, config: type):
+def restore_network(path: str | Path, state: dict[str, Any], network: type, config: Any):
     """``network(config.from_dict(model_config))`` with the checkpoint's weights loaded: the one
     way a predictor rebuilds its model; a config or weights that do not fit are one line."""
     try:
@@ -144,7 +144,7 @@ def restore_network(path: str | Path, state: dict[str, Any], network: type, conf
     return net
 
 
-def init_network_config(path: str | Path, network: str, config: type, run_model: Any,
+def init_network_config(path: str | Path, network: str, config: Any, run_model: Any,
                         overrides: tuple[str, ...] = ()) -> tuple[Any, dict]:
     """``fit ... --init PATH``: the checkpoint's model config (``config.from_dict``) and the
     checkpoint. The network is the checkpoint's, whatever the run config's ``[model]`` table says

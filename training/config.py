@@ -16,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
-import tomllib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -200,7 +201,7 @@ def _coerce(value: Any, hint: Any, name: str, origin) -> Any:
         item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
         if len(item_types) != len(value):
             raise ConfigError(f"config {origin}: {name} needs {len(item_types)} values, got {list(value)}")
-        return tuple(_coerce(v, t, name, origin) for v, t in zip(value, item_types))
+        return tuple(_coerce(v, t, name, origin) for v, t in zip(value, item_types, strict=True))
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint in (int, str, bool):

@@ -18,7 +18,7 @@ def overlay(image: np.ndarray, weight: np.ndarray, clicks: Sequence[Click]) -> n
     by opacity) and each click a dot with a white rim (green positive, red negative), its radius
     growing with the image so it stays visible. ``training predict`` and the web demo draw with it."""
     tint = 0.45 * np.asarray(weight, np.float32)[..., None]
-    out = np.rint(image.astype(np.float32) * (1 - tint) + tint * np.float32(TINT_RGB)).astype(np.uint8)
+    out = np.rint(image.astype(np.float32) * (1 - tint) + tint * np.asarray(TINT_RGB, np.float32)).astype(np.uint8)
     radius = max(3, round(max(out.shape[:2]) / 120))
     for y, x, positive in clicks:
         cv2.circle(out, (x, y), radius, POSITIVE_RGB if positive else NEGATIVE_RGB, -1, cv2.LINE_AA)

@@ -161,10 +161,10 @@ def fba_loss(out: Tensor, batch: dict, fb_weight: float = FB_WEIGHT) -> tuple[Te
             "fb_excl": exclusion_loss(fg_p, bg_p, unknown),
             "fb_comp": composition_loss(alpha, fg_p, bg_p, comp, unknown),
         }
-        total = sum(v for k, v in terms.items() if k.startswith("alpha_")) \
-            + fb_weight * sum(v for k, v in terms.items() if k.startswith("fb_"))
+        total = torch.stack([v for k, v in terms.items() if k.startswith("alpha_")]).sum() \
+            + fb_weight * torch.stack([v for k, v in terms.items() if k.startswith("fb_")]).sum()
         values = torch.stack([total.detach(), *(v.detach() for v in terms.values())]).tolist()
-    return total, dict(zip(["total", *terms], values))
+    return total, dict(zip(["total", *terms], values, strict=True))
 
 
 def soft_iou_click_loss(pred: Tensor, mask: Tensor, valid: Tensor,
@@ -187,6 +187,6 @@ def soft_iou_click_loss(pred: Tensor, mask: Tensor, valid: Tensor,
             if not sample:
                 at_clicks.append(pred.new_zeros(()))
                 continue
-            ys, xs, labels = (torch.tensor(v, device=pred.device) for v in zip(*sample))
+            ys, xs, labels = (torch.tensor(v, device=pred.device) for v in zip(*sample, strict=True))
             at_clicks.append(((pred[b, 0, ys, xs] - labels.float()) ** 2).sum())
         return (1.0 - inter / union + torch.stack(at_clicks)).mean()

@@ -30,7 +30,7 @@ from training.clicks import MASK_THRESHOLD, Click
 from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.drawing import overlay
-from training.inference.common import MattingPrediction
+from training.inference.common import MattingPrediction, row_bands
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
@@ -105,20 +105,32 @@ def background_for(spec: str | None, shape: tuple[int, int]) -> np.ndarray:
 
 
 def composite(pred: MattingPrediction, background: np.ndarray) -> np.ndarray:
-    """alpha F + (1 - alpha) background, uint8."""
-    a = pred.alpha[..., None]
-    return quantize_alpha(a * pred.fg + (1 - a) * (background.astype(np.float32) / 255))
+    """alpha F + (1 - alpha) background, uint8 (computed band by band of rows: per pixel, and
+    a full-size float temporary of a 100 MP picture would be gigabytes)."""
+    out = np.empty(pred.fg.shape, np.uint8)
+    for rows in row_bands(out.shape[0]):
+        a = np.expand_dims(pred.alpha[rows], -1)
+        out[rows] = quantize_alpha(a * pred.fg[rows] + (1 - a) * (background[rows].astype(np.float32) / 255))
+    return out
+
+
+def _quantized(plane: np.ndarray) -> np.ndarray:
+    """quantize_alpha band by band of rows (it works in float64)."""
+    out = np.empty(plane.shape, np.uint8)
+    for rows in row_bands(plane.shape[0]):
+        out[rows] = quantize_alpha(plane[rows])
+    return out
 
 
 def write_prediction(out: str | Path, pred: MattingPrediction, background: np.ndarray) -> list[Path]:
-    """The four PNGs of :data:`OUTPUTS` in ``out``."""
+    """The four PNGs of :data:`OUTPUTS` in ``out``, each array made just before it is written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    arrays = (quantize_alpha(pred.alpha), quantize_alpha(pred.fg), quantize_alpha(pred.bg),
-              composite(pred, background))
+    arrays = (lambda: _quantized(pred.alpha), lambda: _quantized(pred.fg), lambda: _quantized(pred.bg),
+              lambda: composite(pred, background))
     paths = [out / name for name in OUTPUTS]
     for path, array in zip(paths, arrays, strict=True):
-        write_png(path, array)
+        write_png(path, array())
     return paths
 
 

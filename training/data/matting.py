@@ -158,8 +158,10 @@ class MattingData(TorchDataset):
         return self.units * (2 if self.config.rescale_every_second else 1)
 
     def __repr__(self) -> str:
+        banks = (self.objects, self.backgrounds)
         source = f"matting={str(self.source.path)!r}" if self.source is not None else (
-            f"objects={str(self.objects.path)!r}, backgrounds={str(self.backgrounds.path)!r}")
+            ", ".join(f"{name}={str(bank.path)!r}" for name, bank in zip(("objects", "backgrounds"), banks, strict=True)
+                      if bank is not None))
         return f"MattingData({source}, samples={len(self)}, seed={self.seed}, epoch={self.epoch})"
 
     def _usable_objects(self) -> tuple[list[int], list[str]]:
@@ -224,6 +226,7 @@ class MattingData(TorchDataset):
     def _composite_unit(self, unit: int, zoomed: bool):
         """Online compositing: (image, composite, alpha, fg, bg, fb_valid) of one unit."""
         cfg, size = self.config, self.config.out_size
+        assert self.objects is not None and self.backgrounds is not None, "online compositing has both banks"
         d = self._in_bank(draw(sample_rng(self.seed, self.epoch, unit, DRAWS), cfg, unit % len(self.usable),
                                len(self.usable), len(self.backgrounds)))
         primary = d.primary.index
@@ -255,6 +258,7 @@ class MattingData(TorchDataset):
         """One object's (F, alpha) at the output size: read, resize, orient, colour."""
         if zoomed:
             window = zoom_window(window)
+        assert self.objects is not None, "online compositing has an objects bank"
         colour_field = "fg_full" if self.fg_full else "fg"
         crop = self.objects.read(layer.index, fields=(colour_field, "alpha"), crop=window_slices(window))
         if colour_field not in crop:

@@ -173,8 +173,8 @@ def build_app(models: ModelCache, work_dir: Path, max_pixels: int = MAX_MODEL_PI
         outputs = [state, canvas, result, status]
         status_outputs = [model_info, mode, undo, trimap]
         app.load(model_status, spec_box, status_outputs, api_name="load_model")
-        load_button.click(model_status, spec_box, status_outputs, api_name=False)
-        spec_box.change(model_status, spec_box, status_outputs, api_name=False)
+        load_button.click(model_status, spec_box, status_outputs)
+        spec_box.change(model_status, spec_box, status_outputs)
         upload.upload(on_upload, [upload, spec_box], outputs)
         canvas.select(on_click, [state, spec_box, mode], outputs)
         trimap.upload(on_trimap, [state, spec_box, trimap], outputs)

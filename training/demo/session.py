@@ -202,7 +202,7 @@ class Session:
         mask = alpha >= MASK_THRESHOLD
         matte = mask.astype(np.float32) if PROTOCOLS[task].demo.binary else alpha
         a8 = np.rint(matte * 255).astype(np.uint8)
-        composite = self.image.astype(np.float32) * matte[..., None] + np.float32(colour) * (1 - matte[..., None])
+        composite = self.image.astype(np.float32) * matte[..., None] + np.asarray(colour, np.float32) * (1 - matte[..., None])
         return {
             "mask": (mask * 255).astype(np.uint8),
             "alpha": np.rint(alpha * 255).astype(np.uint8),

@@ -13,7 +13,7 @@ protocol solves 20 problems per image; the choice is recorded in every report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -46,9 +46,10 @@ def _click_seeds(image: np.ndarray, clicks: Sequence[Click], max_side: int, radi
     click or the image border), or None when there is no positive click yet."""
     scale = _working_scale(image.shape, max_side)
     small = _resize(to_uint8(image), scale)
-    seeds = np.zeros(small.shape[:2], np.uint8)
-    seeds[_frame(seeds.shape)] = 2
-    paint_disks(seeds.shape, clicks, scale, radius, 1, 2, seeds)
+    seeds: np.ndarray = np.zeros(small.shape[:2], np.uint8)
+    shape = (seeds.shape[0], seeds.shape[1])
+    seeds[_frame(shape)] = 2
+    paint_disks(shape, clicks, scale, radius, 1, 2, seeds)
     return (small, seeds) if (seeds == 1).any() else None
 
 
@@ -115,7 +116,7 @@ class GrabCutSeg(ClickSeeded):
         bgd, fgd = np.zeros((1, 65)), np.zeros((1, 65))
         cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG
         try:
-            cv2.grabCut(small, mask, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)
+            cv2.grabCut(small, mask, None, bgd, fgd, self.iterations, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]  # rect None: the stubs want a Sequence
         except cv2.error:
             pass  # a colour model without samples: keep the prior
         return ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32)
@@ -167,7 +168,7 @@ class ScribbleClosedForm:
         return np.clip(_upsample(alpha, image.shape), 0.0, 1.0)
 
 
-BASELINES = {
+BASELINES: dict[str, Callable[[], object]] = {
     "grabcut": GrabCutSeg,
     "random_walker": RandomWalkerSeg,
     "closed_form": lambda: PymattingTrimap("closed_form"),

@@ -43,3 +43,14 @@ def unit_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
     return unit_float(image)
+
+
+BAND_ROWS = 512
+"""Rows per band of the per-pixel steps around a network (fusion, the trimap's regions,
+quantisation, the composite): at full size a float temporary of a 100 MP picture is gigabytes,
+while a band of 512 rows of a 12000-pixel-wide one is about 70 MB."""
+
+
+def row_bands(h: int) -> list[slice]:
+    """The bands of BAND_ROWS rows covering ``h`` rows, in order."""
+    return [slice(y, min(h, y + BAND_ROWS)) for y in range(0, h, BAND_ROWS)]

@@ -14,7 +14,9 @@ An image whose sides are multiples of 8 and which fits the pixel budget is seen 
 
 Memory budget: an image above ``max_pixels`` is predicted at the largest scale under the budget
 and the triple is resized back (bilinear), rather than tiled: the pyramid pooling module sees the
-whole image for global context, which tiles would cut apart.
+whole image for global context, which tiles would cut apart. Fusion and the trimap's regions are
+per-pixel steps, done band by band of rows at full size, so their temporaries stay small
+(``tests/bench/predict_memory.py`` measures the peak).
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from training.checkpoint import CheckpointError, restore_network
 from training.data import distance_maps
 from training.distributed import resolve_device
 from training.fusion import fuse_fba
-from training.inference.common import DEFAULT_MAX_PIXELS, DEFAULT_TTA_SCALES, MattingPrediction, PredictOptions, unit_rgb
+from training.inference.common import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_TTA_SCALES,
+    MattingPrediction,
+    PredictOptions,
+    row_bands,
+    unit_rgb,
+)
 from training.models import FBAConfig, FBANet
 from training.models.fba import OUTPUT_STRIDE
 
@@ -70,19 +79,31 @@ class FBAPredictor:
         cap = (self.max_pixels / (h * w)) ** 0.5
         views = [(min(s * min(1.0, cap), cap), flip, k) for s in self.tta_scales for flip in ((False, True) if self.tta else (False,))
                  for k in (range(4) if self.tta else (0,))]
-        total = np.zeros((h, w, 7), np.float32)
-        for scale, flip, k in views:
+        total = self._view(rgb, trimap, *views[0])
+        for scale, flip, k in views[1:]:
             total += self._view(rgb, trimap, scale, flip, k)
-        mean = torch.from_numpy(total / len(views)).permute(2, 0, 1)[None]
-        alpha, fg, bg = mean[:, :1], mean[:, 1:4], mean[:, 4:7]
+        total /= len(views)
+        del rgb                                          # the bands below read the image again
+        alpha = np.empty((h, w), np.float32)
+        fg, bg = np.empty((h, w, 3), np.float32), np.empty((h, w, 3), np.float32)
+        for rows in row_bands(h):
+            alpha[rows], fg[rows], bg[rows] = self._finish(unit_rgb(image[rows]), trimap[rows], total[rows])
+        return MattingPrediction(alpha, fg, bg)
+
+    def _finish(self, rgb: np.ndarray, trimap: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Fusion and the trimap's definite regions on a band of rows: every step is per pixel, so
+        doing it band by band gives the same numbers while the full-size temporaries (tensors of
+        the fusion, masks) exist for one band only."""
+        out = torch.from_numpy(np.ascontiguousarray(mean)).permute(2, 0, 1)[None]
+        alpha, fg, bg = out[:, :1], out[:, 1:4], out[:, 4:7]
         if not self.fused_by_net:
             alpha, fg, bg = fuse_fba(torch.from_numpy(rgb).permute(2, 0, 1)[None], alpha, fg, bg)
-        alpha, fg, bg = alpha[0, 0].numpy(), fg[0].permute(1, 2, 0).numpy(), bg[0].permute(1, 2, 0).numpy()
+        a, f, b = alpha[0, 0].numpy(), fg[0].permute(1, 2, 0).numpy(), bg[0].permute(1, 2, 0).numpy()
         is_fg, is_bg = trimap_masks(trimap)
-        alpha = np.where(is_fg, 1.0, np.where(is_bg, 0.0, alpha)).astype(np.float32)
-        fg = np.where((alpha == 1)[..., None], rgb, fg).astype(np.float32)
-        bg = np.where((alpha == 0)[..., None], rgb, bg).astype(np.float32)
-        return MattingPrediction(alpha, np.ascontiguousarray(fg), np.ascontiguousarray(bg))
+        a = np.where(is_fg, 1.0, np.where(is_bg, 0.0, a)).astype(np.float32)
+        f = np.where((a == 1)[..., None], rgb, f).astype(np.float32)
+        b = np.where((a == 0)[..., None], rgb, b).astype(np.float32)
+        return a, f, b
 
     def _view(self, rgb: np.ndarray, trimap: np.ndarray, scale: float, flip: bool, k: int) -> np.ndarray:
         """The network's HxWx7 output for one transformed view, mapped back to the input grid."""

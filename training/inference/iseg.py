@@ -68,7 +68,7 @@ class IsegPredictor:
         """
         rgb = unit_rgb(image)
         h, w = rgb.shape[:2]
-        prev = np.asarray(prev_mask, dtype=np.float32)
+        prev: np.ndarray = np.asarray(prev_mask, dtype=np.float32)
         if prev.shape != (h, w):
             raise ValueError(f"prev_mask is {prev.shape}, the image {(h, w)}")
         check_clicks(clicks, (h, w))

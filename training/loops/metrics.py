@@ -46,6 +46,7 @@ class MetricsLog:
         """Write ``rows``; a folder gone unwritable or full is one line (ValueError) naming the file."""
         try:
             with open(self.path, mode, newline="") as handle:
+                assert self.columns is not None, "the first row fixes the columns"
                 writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
                 if mode == "w":
                     writer.writeheader()

@@ -17,7 +17,8 @@ from training.config import TrainConfig
 
 def param_groups(model: nn.Module, weight_decay_conv: float, weight_decay_norm: float) -> list[dict]:
     """Two optimiser groups, conv kernels first; parameters in registration order (deterministic)."""
-    conv, other = [], []
+    conv: list[nn.Parameter] = []
+    other: list[nn.Parameter] = []
     for param in model.parameters():
         if param.requires_grad:
             (conv if param.ndim >= 2 else other).append(param)
@@ -28,7 +29,7 @@ def param_groups(model: nn.Module, weight_decay_conv: float, weight_decay_norm: 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """RAdam over :func:`param_groups` (L2-style decay, as RAdam's reference implementation)."""
     groups = param_groups(model, cfg.weight_decay_conv, cfg.weight_decay_norm)
-    return torch.optim.RAdam(groups, lr=cfg.lr, betas=tuple(cfg.betas))
+    return torch.optim.RAdam(groups, lr=cfg.lr, betas=(cfg.betas[0], cfg.betas[1]))
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int):

@@ -171,6 +171,9 @@ class FBANet(nn.Module):
     BG); ``trimap_maps`` the six Gaussian distance maps (channels must add up to ``in_channels``).
     """
 
+    mean: Tensor   # ImageNet statistics, non-persistent buffers
+    std: Tensor
+
     def __init__(self, cfg: FBAConfig | None = None) -> None:
         super().__init__()
         self.config = cfg or FBAConfig()

@@ -164,6 +164,9 @@ class IsegNet(nn.Module):
     Bx1xHxW, the previous prediction (zeros before the first click). Any H, W.
     """
 
+    mean: Tensor   # ImageNet statistics, non-persistent buffers
+    std: Tensor
+
     def __init__(self, cfg: IsegNetConfig | None = None) -> None:
         super().__init__()
         self.config = cfg or IsegNetConfig()

@@ -20,7 +20,7 @@ def averaging_matrix(n: int | Tensor, bins: int, like: Tensor) -> Tensor:
     i = torch.arange(bins, device=like.device)
     start = torch.div(i * n, bins, rounding_mode="floor")
     end = torch.div((i + 1) * n + bins - 1, bins, rounding_mode="floor")
-    position = torch.arange(n, device=like.device)
+    position = torch.arange(n, device=like.device)  # type: ignore[arg-type]  # a traced size is a Tensor
     inside = (position[None, :] >= start[:, None]) & (position[None, :] < end[:, None])
     return inside.to(like.dtype) / (end - start).to(like.dtype)[:, None]
 

@@ -33,6 +33,16 @@ class EncoderFeatures(NamedTuple):
     layer4: Tensor
 
 
+class EncoderChannels(NamedTuple):
+    """The channel count of each :class:`EncoderFeatures` map, for decoders to size their layers."""
+
+    stem: int
+    layer1: int
+    layer2: int
+    layer3: int
+    layer4: int
+
+
 class Bottleneck(nn.Module):
     """1x1 -> 3x3 (stride, dilation) -> 1x1, each WS conv + GN, ReLU, identity or projected skip."""
 
@@ -86,7 +96,7 @@ class ResNetGNWS(nn.Module):
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         channels, dilation = width, 1
         layers = []
-        for n_blocks, (mult, stride, layer_dilation) in zip(blocks, _LAYERS):
+        for n_blocks, (mult, stride, layer_dilation) in zip(blocks, _LAYERS, strict=True):
             planes = width * mult
             layer = [Bottleneck(channels, planes, stride, dilation, groups, ws)]
             channels = planes * EXPANSION
@@ -95,7 +105,7 @@ class ResNetGNWS(nn.Module):
             dilation = layer_dilation
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         # channel count of each returned feature map, for decoders to size their layers
-        self.channels = EncoderFeatures(width, *(width * mult * EXPANSION for mult, _, _ in _LAYERS))
+        self.channels = EncoderChannels(width, *(width * mult * EXPANSION for mult, _, _ in _LAYERS))
 
     def forward(self, x: Tensor) -> EncoderFeatures:
         stem = self.relu(self.bn1(self.conv1(x)))
