@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -215,6 +216,8 @@ FitMaxSteps = Annotated[Optional[int], typer.Option(
 FitPretrained = Annotated[Optional[Path], typer.Option(
     "--pretrained", help="Local ImageNet ResNet-50 state dict (torchvision or timm names) for the encoder / image stream.")]
 FitResume = Annotated[bool, typer.Option("--resume", help="Continue exactly from OUT/last.pt.")]
+FitOverwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace the run already in --out (its checkpoints and metrics); without it such a folder is refused.")]
 FitAmp = Annotated[str, typer.Option("--amp", help="Mixed precision: none, bf16 or fp16 (fp16 on CUDA only).")]
 FitDevice = Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")]
 Objects = Annotated[Optional[Path], typer.Option("--objects", help="Objects bank (online compositing; with --backgrounds).")]
@@ -241,6 +244,7 @@ class FitRun:
     overrides: FitSet = None
     max_steps: FitMaxSteps = None
     resume: FitResume = False
+    overwrite: FitOverwrite = False
     amp: FitAmp = "none"
     device: FitDevice = "auto"
     progress: Progress = True
@@ -249,8 +253,8 @@ class FitRun:
         """The FitOptions every network's fit function takes (messages to the terminal)."""
         from training.loops.engine import FitOptions
 
-        return FitOptions(max_steps=self.max_steps, resume=self.resume, amp=self.amp, progress=self.progress,
-                          report=typer.echo)
+        return FitOptions(max_steps=self.max_steps, resume=self.resume, overwrite=self.overwrite, amp=self.amp,
+                          progress=self.progress, report=typer.echo)
 
 
 def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
@@ -260,6 +264,7 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
     `train(fit, config, world, options)` gets the fit function and FitRun's FitOptions."""
     from datagen.shards import DatasetError
     from training.distributed import close_world, init_world
+    from training.loops.engine import RunInterrupted
     from training.networks import NETWORKS
 
     parts = NETWORKS[network].parts()
@@ -270,13 +275,25 @@ def _fit(network: str, run: FitRun, config: str, train: Callable) -> None:
         fail(str(exc))
     try:
         result = train(parts.fit, run_config, world, run.options())
-    except (ValueError, DatasetError) as exc:
+    except (ValueError, DatasetError, FloatingPointError) as exc:
         fail(str(exc))
+    except RunInterrupted as stop:
+        if world.is_main:
+            typer.echo(str(stop), err=True)
+        raise typer.Exit(stop.exit_code) from None
     finally:
         close_world(world)
     if world.is_main:
         typer.echo(f"fit {network}: {result.steps_done}/{result.total_steps} steps, checkpoint {result.checkpoint}, "
                    f"metrics {result.metrics}")
+
+
+def _starting_weights_note(config: str, run: FitRun, pretrained: Path | None, init: Path | None) -> None:
+    """Say so when the thesis recipe starts from random weights: the thesis's networks start from
+    ImageNet weights, which this package cannot download (rank 0 only under torchrun)."""
+    if config == "thesis" and pretrained is None and init is None and not run.resume and os.environ.get("RANK", "0") == "0":
+        typer.echo("the thesis starts from ImageNet weights (--pretrained R50.pth: a local torchvision or timm "
+                   "ResNet-50 state dict); this run starts from random weights")
 
 
 def _model_overrides(run: FitRun) -> tuple[str, ...]:
@@ -301,6 +318,7 @@ def fit_fba_command(
     """Train FBA matting (thesis Ch. 4.3): `training fit fba --config tiny --objects BANK --backgrounds BG --out RUN`.
     Iterations = epochs x samples per epoch / (batch x world size); `torchrun --nproc_per_node N -m training fit fba ...` for DDP."""
     source = _matting_source(objects, backgrounds, matting)
+    _starting_weights_note(config, shared, pretrained, init)
     _fit("fba", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, **source, pretrained=pretrained and str(pretrained), init=init and str(init),
         model_overrides=_model_overrides(shared), options=options))
@@ -342,6 +360,8 @@ def fit_iseg_command(
 ) -> None:
     """Train interactive segmentation click by click (thesis Ch. 3.2): `training fit iseg --config tiny --data SEG_SHARDS
     --out RUN`; fine-tune with `--stage finetune --data SBD --init RUN/last.pt --out RUN2`."""
+    if stage == "pretrain":
+        _starting_weights_note(config, shared, pretrained, init)
     _fit("iseg", shared, config, lambda fit, cfg, world, options: fit(
         cfg, out, world, data=str(data), stage=stage, init=init and str(init),
         pretrained=pretrained and str(pretrained), model_overrides=_model_overrides(shared), options=options))

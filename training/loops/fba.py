@@ -67,6 +67,8 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
         model_cfg, start = init_network_config(init, NETWORK, FBAConfig, model_cfg, model_overrides)
         config = {**config, "model": model_cfg}
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
+    if data.skip_note and world.is_main:
+        options.report(data.skip_note)
     model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
                           resume=options.resume)
     if start is not None and not options.resume:
