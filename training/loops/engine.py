@@ -325,7 +325,7 @@ def initial_model(make: Callable[[], nn.Module], seed: int, world: World, report
     torch.manual_seed(seed)
     model = make()
     if pretrained and not resume:
-        loaded = model.load_pretrained(pretrained)
+        loaded = model.load_pretrained(pretrained)  # type: ignore[operator]  # the encoders' loader, checked by its tests
         if world.is_main:
             report(f"pretrained encoder from {pretrained}: {loaded}")
     return model
@@ -421,7 +421,7 @@ def _mean_over_ranks(parts: dict[str, float], world: World) -> dict[str, float]:
     values = torch.tensor([parts[k] for k in keys], dtype=torch.float64,
                           device=world.device if world.device.type == "cuda" else "cpu")
     dist.all_reduce(values)
-    return dict(zip(keys, (values / world.world_size).tolist()))
+    return dict(zip(keys, (values / world.world_size).tolist(), strict=True))
 
 
 def _resumable(path: Path, network: str, config: dict[str, dict[str, Any]], identity: dict[str, Any],

@@ -37,7 +37,8 @@ def fba_batch_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict[str, flo
     """
     out = model(batch["image"], batch["trimap2"], batch["trimap_maps"])
     n = out.shape[0]
-    total, parts = None, {}
+    total: Tensor | None = None
+    parts: dict[str, float] = {}
     for b in range(n):
         one = {k: v[b:b + 1] for k, v in batch.items() if isinstance(v, Tensor) and v.ndim >= 1}
         loss, sample_parts = fba_loss(out[b:b + 1], one)

@@ -129,7 +129,7 @@ class Plan:
 
     def locate(self, epoch_step: int) -> tuple[str, int]:
         """(task, slot within the task) of step ``epoch_step`` of an epoch."""
-        for task, n in zip(self.tasks, self.slots):
+        for task, n in zip(self.tasks, self.slots, strict=True):
             if epoch_step < n:
                 return task, epoch_step
             epoch_step -= n
@@ -206,14 +206,14 @@ def _seg_loss(out: Tensor, batch: dict, clicks) -> tuple[Tensor, float]:
 def _matting_loss(model_out: Tensor, batch: dict, clicks) -> tuple[Tensor, float]:
     """Eq. 5.2 per sample (:func:`fba_batch_loss`; the forward has been made, so it is handed the
     output as its "model"); the clicks' disks are the trimap, everything else counts as unknown."""
-    loss, parts = fba_batch_loss(lambda *_: model_out, batch)
+    loss, parts = fba_batch_loss(lambda *_: model_out, batch)  # type: ignore[arg-type]  # any callable stands in
     return loss, parts["total"]
 
 
 def _seg_gt(batch: dict) -> list[np.ndarray]:
     """uint8 robot ground truth of Task 1: 255 object, 0 background, 128 on ignored pixels."""
     mask, valid = batch["mask"][:, 0].cpu().numpy(), batch["valid"][:, 0].cpu().numpy()
-    return [np.where(v > 0, m * 255, IGNORED).astype(np.uint8) for m, v in zip(mask, valid)]
+    return [np.where(v > 0, m * 255, IGNORED).astype(np.uint8) for m, v in zip(mask, valid, strict=True)]
 
 
 def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas, seed: int, epoch: int,
@@ -261,7 +261,7 @@ def _run_plan(run: Run, imatting: ImattingRun, plan: Plan, schedule: ScheduleCon
         slots = range(slot, min(n_slots, slot + run.stop - run.step))
         batches = [[int(i) for i in order[(j * world.world_size + world.rank) * train.batch_size:][:train.batch_size]]
                    for j in slots]
-        for j, batch in zip(slots, run.loader(data, batches)):
+        for j, batch in zip(slots, run.loader(data, batches), strict=True):
             updates, loss = run_slot(task, run, run.to_device(batch), schedule, sigmas, train.seed, epoch, j,
                                      world.device)
             run.end_step({"total": loss}, {"task": TASK_NUMBER[task], "updates": updates})
@@ -280,7 +280,7 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
     seg_data = SegData(config["seg"], seg, seed=train.seed)
     if matting_data.skip_note and world.is_main:
         options.report(matting_data.skip_note)
-    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report)
+    model: FBANet = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report)  # type: ignore[assignment]
     if init and not options.resume:
         loaded = init_from_fba(model, init)
         if world.is_main:

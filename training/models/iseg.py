@@ -120,7 +120,7 @@ class InteractionStream(nn.Module):
     def __init__(self, channels: tuple[int, ...], slope: float) -> None:
         super().__init__()
         cin, layers = 7, []
-        for cout, stride in zip(channels, INTERACTION_STRIDES):
+        for cout, stride in zip(channels, INTERACTION_STRIDES, strict=True):
             layers.append(nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(slope, inplace=True)))
             cin = cout
         self.layers = nn.ModuleList(layers)
