@@ -318,16 +318,23 @@ class Run:
 
 
 def initial_model(make: Callable[[], nn.Module], seed: int, world: World, report: Callable[[str], None], *,
-                  pretrained: str | None = None, resume: bool = False) -> nn.Module:
+                  pretrained: str | None = None, resume: bool = False,
+                  init: tuple[str, dict[str, Any]] | None = None) -> nn.Module:
     """A run's starting network: its weights drawn after seeding with ``seed`` (they are part of
-    "same seed, same run"), the encoder from local ImageNet weights ``pretrained`` when given,
-    except on resume, where the checkpoint holds every weight."""
+    "same seed, same run"), the encoder from local ImageNet weights ``pretrained`` when given, or
+    every weight from ``init`` (the path and contents of a ``--init`` checkpoint), except on
+    resume, where the run's checkpoint holds every weight."""
     torch.manual_seed(seed)
     model = make()
     if pretrained and not resume:
         loaded = model.load_pretrained(pretrained)  # type: ignore[operator]  # the encoders' loader, checked by its tests
         if world.is_main:
             report(f"pretrained encoder from {pretrained}: {loaded}")
+    if init is not None and not resume:
+        path, state = init
+        model.load_state_dict(state["model"])
+        if world.is_main:
+            report(f"initialised from {path} (its step {int(state.get('position', {}).get('step', 0))})")
     return model
 
 

@@ -71,11 +71,7 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
     if data.skip_note and world.is_main:
         options.report(data.skip_note)
     model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
-                          resume=options.resume)
-    if start is not None and not options.resume:
-        model.load_state_dict(start["model"])
-        if world.is_main:
-            options.report(f"initialised from {init}")
+                          resume=options.resume, init=None if start is None else (str(init), start))
     task = Task(Trainee(NETWORK, model, model_cfg.to_dict(), config_to_dict(config)), dataset=data,
                 paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss))
     return fit(task, train, out, world, options)

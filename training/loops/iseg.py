@@ -241,11 +241,7 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
         config = {**config, "model": model_cfg}
     dataset = SegData(config["data"], data, seed=train.seed)
     model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
-                          resume=options.resume)
-    if start is not None and not options.resume:
-        model.load_state_dict(start["model"])
-        if world.is_main:
-            options.report(f"initialised from {init} (its step {int(start.get('position', {}).get('step', 0))})")
+                          resume=options.resume, init=None if start is None else (str(init), start))
     tables = config_to_dict({**config, "train": train})
     run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas, model_cfg.click_side)
     return fit_clicks(run, config["clicks"], train, out, world, options)
