@@ -106,3 +106,23 @@ def test_build_trimaps_must_be_numbers(tmp_path):
                     "--trimaps", "1, two")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith("error: --trimaps takes") and "two" in result.stderr
+
+
+@pytest.mark.parametrize("extra, exported, report", [
+    (["--limit", "2"], ("plain", "with, comma"), "8 files for 2 of 3 samples (image, mask, alpha, recipe) written to"),
+    (["--limit", "1", "--ids", "third,plain", "--fields", "mask"], ("third",),
+     "1 file for 1 of 3 samples (mask) written to"),
+    (["--limit", "9", "--fields", "image"], IDS, "3 files for 3 of 3 samples (image) written to"),
+])
+def test_export_takes_a_limit_and_says_what_it_wrote_where(dataset, tmp_path, extra, exported, report):
+    """`--limit N` keeps the first N samples (of --ids when given); the report counts files and
+    samples and names the folder (it said only "N files written to OUT")."""
+    result = invoke("shards", "export", dataset, "--out", tmp_path / "out", *extra)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{report} {(tmp_path / 'out').resolve()}"
+    assert {p.name.rsplit("_", 1)[0] for p in (tmp_path / "out").iterdir()} == {safe_stem(i) for i in exported}
+
+
+def test_export_limit_must_be_positive(dataset, tmp_path):
+    result = runner.invoke(app, ["shards", "export", str(dataset), "--out", str(tmp_path / "out"), "--limit", "0"])
+    assert result.exit_code == 2 and "--limit" in result.output and not (tmp_path / "out").exists()

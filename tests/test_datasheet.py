@@ -104,3 +104,34 @@ def test_cli_writes_beside_the_manifest_and_names_bad_input(made, tmp_path):
     assert (made / "derived" / "datasheet.md").is_file() and (made / "derived" / "datasheet-stats.png").is_file()
     missing = runner.invoke(app, ["shards", "datasheet", str(tmp_path)])
     assert missing.exit_code == 2 and "manifest.json is missing" in missing.output and "Traceback" not in missing.output
+
+
+def test_every_field_of_every_kind_says_what_it_means():
+    """The datasheet's "meaning" column and `shards info` come from the schema: no empty cell
+    (the `image` field had none in any kind)."""
+    from datagen.shards.schema import KINDS
+
+    missing = [f"{kind}.{spec.name}" for kind, specs in KINDS.items() for spec in specs if not spec.doc.strip()]
+    assert missing == []
+
+
+def test_the_datasheet_fills_every_meaning_even_for_a_manifest_written_without_one(made, tmp_path):
+    """Every row of the Fields table has a meaning; a manifest written before the schema had one
+    for a field (an empty `doc`) gets the schema's."""
+    import shutil
+
+    from datagen.shards.schema import kind_fields
+
+    copy = tmp_path / "old"
+    shutil.copytree(made / "bench", copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for spec in manifest["fields"]:
+        spec["doc"] = ""
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    for folder in (made / "bench", copy):
+        text = write_datasheet(folder, tmp_path / f"{folder.name}.md").read_text()
+        rows = text.split("## Fields", 1)[1].split("##", 1)[0].strip().splitlines()[2:]
+        cells = {row.split("|")[1].strip(): row.split("|")[4].strip() for row in rows}
+        assert cells["`image`"] == "RGB input image as the benchmark ships or composes it"
+        assert cells == {f"`{name}`": spec.doc for name, spec in kind_fields("benchmark").items()
+                         if f"`{name}`" in cells} and all(cells.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -208,8 +210,16 @@ def test_demo_command_builds_banks_and_reports_outputs(tmp_path, monkeypatch):
     assert first.exit_code == 0, first.output
     assert f"-> {tmp_path / 'objects'}" in first.output and f"-> {tmp_path / 'backgrounds'}" in first.output
     assert "verify backgrounds: OK" in first.output and "demo finished: 2 stage(s)" in first.output
+    assert f"demo finished: 2 stage(s): 2 run (objects, backgrounds) under {tmp_path}" in first.output
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0 and "up to date" in again.output
+    # nothing ran: the last line said "2 stage(s) run" before
+    assert f"demo finished: 2 stage(s): none run, 2 already up to date (objects, backgrounds) under {tmp_path}" \
+        in again.output
+    shutil.rmtree(tmp_path / "backgrounds")
+    partly = CliRunner().invoke(app, args)
+    assert partly.exit_code == 0, partly.output
+    assert "demo finished: 2 stage(s): 1 run (backgrounds), 1 already up to date (objects) under" in partly.output
     changed = CliRunner().invoke(app, [*args[:-1], "--seed", "5", "--no-progress"])
     assert changed.exit_code == 2 and "error:" in changed.output
     bad = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "x"), "--size", "3x"])

@@ -26,6 +26,7 @@ from training.evaluation.sample_loops import run_imatting_sample
 from training.inference import load_predictor
 from training.inference.imatting import ImattingPredictor
 from training.loops.fba import load_fba_config
+from training.loops.imatting import load_imatting_config
 from training.models import FBANet
 
 
@@ -114,7 +115,10 @@ def test_bad_input_is_one_clear_line(data, tmp_path):
     assert result.exit_code != 0 and "segmentation data" in result.output and "'objects'" in result.output
     (tmp_path / "clicks.json").write_text("[[1, 2]]")
     write_png(tmp_path / "image.png", np.zeros((16, 16, 3), np.uint8))
-    result = CliRunner().invoke(app, ["predict", "--model", str(data["fba"]), "--image", str(tmp_path / "image.png"),
+    icfg = load_imatting_config("tiny")      # an FBA checkpoint refuses --clicks before reading the file
+    save_checkpoint(tmp_path / "imatting.pt", model_payload("imatting", icfg["model"].to_dict(), FBANet(icfg["model"]),
+                                                            config_to_dict(icfg)))
+    result = CliRunner().invoke(app, ["predict", "--model", str(tmp_path / "imatting.pt"), "--image", str(tmp_path / "image.png"),
                                       "--clicks", str(tmp_path / "clicks.json"), "--out", str(tmp_path / "p")])
     assert result.exit_code != 0 and "expected a non-empty list of [y, x, is_positive]" in result.output
 

@@ -110,7 +110,7 @@ def test_scribble_strokes_become_interior_clicks_largest_positive_first():
     bg[8:11, 10:30] = True       # 60 px, the largest stroke but negative: after the largest positive;
     clicks = scribble_clicks(fg, bg)   # its middle row is 2 px deep from column 11 to 28: (9, 11)
     assert clicks == [(3, 3, True), (9, 11, False), (15, 20, True)]
-    assert scribble_clicks(np.zeros((4, 4)), bg)[0][2] is False      # no FG stroke: BG clicks only
+    assert scribble_clicks(np.zeros_like(fg), bg)[0][2] is False      # no FG stroke: BG clicks only
     with pytest.raises(ValueError, match="both empty"):
         scribble_clicks(np.zeros((4, 4)), np.zeros((4, 4)))
 
@@ -189,12 +189,26 @@ def test_predict_from_clicks_and_scribbles_writes_mask_probability_overlay(ckpt,
     (["--clicks", "{tmp}/clicks.json", "--background", "white"], "--background: an interactive segmentation"),
     (["--clicks", "{tmp}/clicks.json", "--tta"], "test-time augmentation is for matting networks"),
     (["--scribbles-fg", "{tmp}/small.png", "--scribbles-bg", "{tmp}/small.png"], "FG scribble is 8x8"),
+    # the same strokes as FG and BG: every scribbled pixel (3 rows of 64) both, as matting refuses them
+    (["--scribbles-fg", "{tmp}/rows.png", "--scribbles-bg", "{tmp}/rows.png"], "the FG and BG scribbles overlap on 192 pixels"),
+    (["--clicks", "{tmp}/many.json"], "--clicks: 10000 clicks, more than the 100 an interactive segmentation network replays"),
+    # 101 one-pixel strokes, one click each
+    (["--scribbles-fg", "{tmp}/dots.png", "--scribbles-bg", "{tmp}/empty.png"],
+     "the scribbles' strokes: 101 clicks, more than the 100"),
 ])
 def test_bad_iseg_input_is_one_line(ckpt, tmp_path, extra, message):
     write_png(tmp_path / "image.png", _image(48, 64))
     write_png(tmp_path / "small.png", np.zeros((8, 8), np.uint8))
+    rows, dots = np.zeros((48, 64), np.uint8), np.zeros((48, 64), np.uint8)
+    rows[10:13] = 255
+    dots[0:5:2, ::2] = 255                 # 3 rows of 32 isolated dots
+    dots[6, 0:10:2] = 255                  # and 5 more: 101 strokes
+    write_png(tmp_path / "rows.png", rows)
+    write_png(tmp_path / "dots.png", dots)
+    write_png(tmp_path / "empty.png", np.zeros((48, 64), np.uint8))
     (tmp_path / "clicks.json").write_text("[[3, 9, true]]")
     (tmp_path / "outside.json").write_text("[[3, 99, true]]")
+    (tmp_path / "many.json").write_text(json.dumps([[y % 48, y % 64, y % 2 == 0] for y in range(10_000)]))
     result = _predict("--model", ckpt, "--image", tmp_path / "image.png", "--out", tmp_path / "o",
                       *(a.format(tmp=tmp_path) for a in extra))
     assert result.exit_code == 2 and message in result.output, result.output

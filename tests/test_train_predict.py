@@ -17,6 +17,8 @@ from training.fusion import fuse_fba
 from training.inference import FBAPredictor, load_predictor
 from training.loops.fba import load_fba_config
 from training.models import FBANet
+from training.networks import INPUTS, NETWORKS, takers
+from training.predict import read_user_input
 
 
 class PixelOracle(nn.Module):
@@ -155,6 +157,38 @@ def test_predict_rejects_bad_input_in_one_line(checkpoint, real_files, tmp_path)
     result = _predict(checkpoint, image_path, trimap_path, tmp_path / "out", "--background", "no-such-colour")
     assert result.exit_code == 2 and "neither an image file nor a colour" in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("given, message", [
+    (["--clicks", "{tmp}/clicks.json"], "--clicks: a matting checkpoint takes --trimap, not clicks; give clicks to "
+                                        "an interactive matting checkpoint, or an interactive segmentation checkpoint"),
+    (["--scribbles-fg", "{tmp}/s.png", "--scribbles-bg", "{tmp}/s.png"],
+     "--scribbles-fg: a matting checkpoint takes --trimap, not scribbles; give scribbles to an interactive "
+     "matting checkpoint, or an interactive segmentation checkpoint"),
+])
+def test_a_matting_checkpoint_refuses_clicks_and_scribbles(checkpoint, real_files, tmp_path, given, message):
+    """FBA was trained on dense trimaps: a sparse trimap from clicks or scribbles gave a meaningless
+    alpha with exit 0; now one line names what it takes and which checkpoints take the input given."""
+    image_path, _ = real_files
+    (tmp_path / "clicks.json").write_text("[[10, 10, true]]")
+    write_png(tmp_path / "s.png", np.zeros((93, 150), np.uint8))
+    result = CliRunner().invoke(app, ["predict", "--model", str(checkpoint), "--image", str(image_path),
+                                      "--out", str(tmp_path / "out"), *(a.format(tmp=tmp_path) for a in given)])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and message in lines[0], result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name, kind", [(n, k) for n in sorted(NETWORKS) for k in INPUTS
+                                        if k not in NETWORKS[n].predict_inputs])
+def test_every_input_a_network_does_not_take_is_refused_before_reading_it(name, kind, tmp_path):
+    """Every mismatch of the table, without a file on disk: the refusal comes before any reading."""
+    network, what = NETWORKS[name], {"trimap": "a trimap"}.get(kind, kind)
+    files = {"trimap": {"trimap": tmp_path / "none.png"}, "clicks": {"clicks": tmp_path / "none.json"},
+             "scribbles": {"scribbles_fg": tmp_path / "a.png", "scribbles_bg": tmp_path / "b.png"}}[kind]
+    with pytest.raises(ValueError, match=f"^--{kind}.*: {network.described} takes .*, not {what}; give {what} to an? "):
+        read_user_input(network.predict_inputs, network.described, (8, 8), "x.png",
+                        takers={k: takers(k) for k in INPUTS}, **files)
 
 
 def test_evaluation_resolves_checkpoints_and_refuses_other_networks(checkpoint, tmp_path):

@@ -428,6 +428,7 @@ def predict_command(
     from datagen.compose.convert import to_uint8
     from datagen.imageio import check_pixel_count, read_image
     from training.inference import PredictOptions, load_network
+    from training.networks import INPUTS, takers
     from training.predict import read_user_input
 
     try:
@@ -436,7 +437,8 @@ def predict_command(
         picture = to_uint8(read_image(image))
         network, predictor = load_network(model, PredictOptions(device, tta, scales, int(max_megapixels * 1e6), tile))
         user = read_user_input(network.predict_inputs, network.described, picture.shape[:2], image.name,
-                               trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg)
+                               trimap=trimap, clicks=clicks, scribbles_fg=scribbles_fg, scribbles_bg=scribbles_bg,
+                               takers={kind: takers(kind) for kind in INPUTS})
         written = network.parts().predict(out, predictor, picture, user, background)
     except ValueError as exc:
         fail(str(exc))

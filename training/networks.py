@@ -56,6 +56,12 @@ class Network:
     parts: Callable[[], Parts]
 
 
+def takers(kind: str) -> tuple[str, ...]:
+    """The ``described`` of every network whose ``training predict`` takes the input ``kind`` (one of
+    :data:`INPUTS`): what a refusal of that input points the user to."""
+    return tuple(network.described for network in NETWORKS.values() if kind in network.predict_inputs)
+
+
 def _fba() -> Parts:
     from training.inference.fba import FBAPredictor, load_fba_predictor
     from training.loops.fba import fit_fba, load_fba_config
@@ -89,7 +95,8 @@ _FBA_IN = (("image", 3), ("trimap2", 2), ("trimap_maps", 6))
 _FBA_OUT = (("alpha", 1), ("fg", 3), ("bg", 3))
 
 NETWORKS: dict[str, Network] = {n.name: n for n in (
-    Network("fba", "a matting checkpoint", "matting", INPUTS, _FBA_IN, _FBA_OUT, _fba),
+    # trained on dense trimaps only: clicks or scribbles (a sparse trimap) give it a meaningless alpha
+    Network("fba", "a matting checkpoint", "matting", ("trimap",), _FBA_IN, _FBA_OUT, _fba),
     Network("imatting", "an interactive matting checkpoint", "imatting", INPUTS, _FBA_IN, _FBA_OUT, _imatting),
     Network("iseg", "an interactive segmentation checkpoint", "iseg", ("clicks", "scribbles"),
             (("image", 3), ("click_maps", 6), ("prev_mask", 1)), (("probability", 1),), _iseg),

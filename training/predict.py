@@ -16,6 +16,7 @@ the one picture that shows whether the clicks were read where the user meant the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from training.clicks.files import read_clicks, read_scribbles
 from training.clicks.paint import CLICK_RADIUS_PX, click_trimap, scribble_trimap
 from training.drawing import overlay
 from training.inference.common import MattingPrediction, row_bands
+from training.inference.iseg import check_replay
 
 OUTPUTS = ("alpha.png", "fg.png", "bg.png", "composite.png")
 ISEG_OUTPUTS = ("mask.png", "probability.png", "overlay.png")
@@ -62,16 +64,22 @@ class UserInput:
 
 def read_user_input(accepts: tuple[str, ...], described: str, shape: tuple[int, int], image_name: str, *,
                     trimap: str | Path | None = None, clicks: str | Path | None = None,
-                    scribbles_fg: str | Path | None = None, scribbles_bg: str | Path | None = None) -> UserInput:
+                    scribbles_fg: str | Path | None = None, scribbles_bg: str | Path | None = None,
+                    takers: Mapping[str, Sequence[str]] | None = None) -> UserInput:
     """The input of ``training predict``, exactly one of ``accepts`` (a network entry's
     ``predict_inputs``; ``described`` names the checkpoint in the messages), checked against
-    the image ``shape``; every mistake is one ValueError (or ImageError) line."""
+    the image ``shape``; every mistake is one ValueError (or ImageError) line. An input the
+    network does not take is refused before any file is read, naming what it takes and, from
+    ``takers`` (input -> the networks that take it, :func:`training.networks.takers`), which
+    checkpoints the given input is for."""
     given = {"trimap": trimap is not None, "clicks": clicks is not None,
              "scribbles": scribbles_fg is not None or scribbles_bg is not None}
-    choices = ", or ".join(", ".join(FLAGS[k] for k in accepts).rsplit(", ", 1))
+    choices = _either(FLAGS[k] for k in accepts)
     for kind in given:
         if given[kind] and kind not in accepts:
-            raise ValueError(f"{FLAGS[kind].split()[0]}: {described} takes {choices}, not {WHAT[kind]}")
+            others = (takers or {}).get(kind, ())
+            hint = f"; give {WHAT[kind]} to {_either(others)}" if others else ""
+            raise ValueError(f"{FLAGS[kind].split()[0]}: {described} takes {choices}, not {WHAT[kind]}{hint}")
     if sum(given.values()) != 1:
         raise ValueError(f"{described} needs exactly one of {choices}")
     if trimap is not None:
@@ -81,6 +89,11 @@ def read_user_input(accepts: tuple[str, ...], described: str, shape: tuple[int, 
     if scribbles_fg is None or scribbles_bg is None:
         raise ValueError("scribbles need both --scribbles-fg and --scribbles-bg")
     return UserInput(shape, scribbles=read_scribbles(scribbles_fg, scribbles_bg, shape, image_name))
+
+
+def _either(items: Iterable[str]) -> str:
+    """'a', 'a or b', 'a, b, or c'."""
+    return ", or ".join(", ".join(items).rsplit(", ", 1))
 
 
 def background_for(spec: str | None, shape: tuple[int, int]) -> np.ndarray:
@@ -158,10 +171,12 @@ def predict_matting(out: str | Path, predictor, image: np.ndarray, user: UserInp
 
 def predict_iseg(out: str | Path, predictor, image: np.ndarray, user: UserInput, background: str | None) -> list[Path]:
     """An interactive segmentation network's files (:data:`ISEG_OUTPUTS`): clicks replayed one by
-    one, or scribbles as one click per stroke with every scribbled pixel kept."""
+    one, or scribbles as one click per stroke with every scribbled pixel kept; at most
+    :data:`~training.inference.iseg.MAX_REPLAYED_CLICKS` of either."""
     if background is not None:
         raise ValueError("--background: an interactive segmentation checkpoint writes a mask, no composite")
     if user.clicks is not None:
+        check_replay(len(user.clicks), "--clicks")
         prob, clicks = predictor.predict_sequence(image, user.clicks)[-1], user.clicks
     else:
         assert user.scribbles is not None

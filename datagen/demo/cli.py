@@ -46,7 +46,7 @@ def demo(
     from datagen.runner import Execution, shared_cluster
     from datagen.shards.build import DatasetExistsError
 
-    from .stages import DemoContext, run_stages
+    from .stages import DemoContext, outcome_line, run_stages
 
     ctx = DemoContext(out=out, seed=seed, n_objects=objects, n_backgrounds=backgrounds,
                       object_size=parse_size(size), background_size=parse_size(background_size),
@@ -57,10 +57,8 @@ def demo(
             done = run_stages(ctx, report=typer.echo)
     except DatasetExistsError as error:
         fail(str(error))
-    ran = list(done)
     failed = sum(len(output.failures) for output in done.values())
-    typer.echo(f"demo finished: {len(ran)} stage(s) run ({', '.join(ran)}) under {out}"
-               + (f"; {failed} item(s) failed" if failed else ""))
+    typer.echo(f"demo finished: {outcome_line(done)} under {out}" + (f"; {failed} item(s) failed" if failed else ""))
     if failed:
         raise typer.Exit(1)
 

@@ -35,20 +35,36 @@ class DemoContext:
     photos: bool = True
     command: str | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
+    report: Callable[[str], None] = print  # where a stage says something before it finishes (run_stages sets it)
 
 
 @dataclass(frozen=True)
 class StageOutput:
-    """Where a stage wrote its output, one summary line, and the items that failed."""
+    """Where a stage wrote its output, one summary line, the items that failed, and whether it
+    found its output already complete (``up_to_date``: nothing was computed), which the final
+    line of `datagen demo` reports stage by stage."""
 
     path: Path
     summary: str
     failures: tuple[str, ...] = ()
+    up_to_date: bool = False
 
     @classmethod
     def from_write(cls, result: WriteResult, what: str) -> "StageOutput":
         state = "up to date" if result.up_to_date else "written"
-        return cls(Path(result.path), f"{result.n_samples} {what} {state}", tuple(map(str, result.failures)))
+        resumed = f" ({result.resumed_shards} shard(s) kept from an earlier run)" if result.resumed_shards else ""
+        return cls(Path(result.path), f"{result.n_samples} {what} {state}{resumed}", tuple(map(str, result.failures)),
+                   result.up_to_date)
+
+
+def outcome_line(done: dict[str, StageOutput]) -> str:
+    """What the stages did, as the last line of `datagen demo` says it: which ran (wrote or
+    resumed their output) and which found it already up to date."""
+    ran = [name for name, output in done.items() if not output.up_to_date]
+    kept = [name for name, output in done.items() if output.up_to_date]
+    parts = ([f"{len(ran)} run ({', '.join(ran)})"] if ran else ["none run"]) + (
+        [f"{len(kept)} already up to date ({', '.join(kept)})"] if kept else [])
+    return f"{len(done)} stage(s): " + ", ".join(parts)
 
 
 def objects_stage(ctx: DemoContext) -> StageOutput:
@@ -75,7 +91,7 @@ def refit_stage(ctx: DemoContext) -> StageOutput:
     from datagen.refit.objects import dataset_refs
 
     result, _ = refit_objects(dataset_refs(ctx.outputs["objects"]), ctx.out / "refit", execution=ctx.execution,
-                              provenance={"command": ctx.command})
+                              provenance={"command": ctx.command}, notify=lambda line: ctx.report(f"refit: {line}"))
     return StageOutput.from_write(result, "objects refit")
 
 
@@ -117,6 +133,7 @@ def run_stages(ctx: DemoContext, stages=None, report: Callable[[str], None] = pr
     from datagen.shards.verify import verify_dataset
 
     done: dict[str, StageOutput] = {}
+    ctx.report = report
     for name, function in STAGES if stages is None else stages:
         start = time.perf_counter()
         output = function(ctx)

@@ -34,6 +34,13 @@ class Solver:
         module, _, attribute = self.target.partition(":")
         return getattr(importlib.import_module(module), attribute)
 
+    def kernels_cached(self) -> bool:
+        """Whether numba's cache holds the solver's compiled kernels (False: its first call
+        compiles them, about a minute; see `datagen.foreground.kernel_cache`)."""
+        from datagen.foreground.kernel_cache import kernels_cached
+
+        return kernels_cached(self.function())
+
     def options(self) -> dict[str, Any]:
         """Every option the solver accepts, with its default (its keyword parameters after image, alpha)."""
         parameters = list(inspect.signature(self.function()).parameters.values())[2:]

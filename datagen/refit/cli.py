@@ -65,7 +65,8 @@ def refit_foregrounds(
                 fail(f"{fg if not fg.is_dir() else alpha} is not a folder")
             refs, inputs = folder_refs(fg, alpha), [describe_input(fg)] + ([describe_input(alpha)] if alpha else [])
         result, rows = refit_objects(refs, out, method=method, options=options,
-                                     execution=Execution(workers, scheduler, progress), provenance={"command": command_line(), "inputs": inputs})
+                                     execution=Execution(workers, scheduler, progress), provenance={"command": command_line(), "inputs": inputs},
+                                     notify=typer.echo)
     except (DatasetError, DatasetExistsError, ValueError, OSError) as error:
         fail(str(error))
     typer.echo(summary_table(rows))

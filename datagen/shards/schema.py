@@ -46,6 +46,7 @@ def _plane(name: str, required: bool, dtypes=_U8_16, values: tuple[int, ...] = (
 
 _RECIPE = FieldSpec("recipe", (), 0, False, doc="JSON: how the sample was made (ids, crop, transforms, seeds)")
 _MASK_DOC = "binary mask, 1 = object"
+_TRIMAP_DOC = "0 background, 128 unknown, 255 foreground"
 
 KINDS: dict[str, tuple[FieldSpec, ...]] = {
     "objects": (
@@ -55,26 +56,26 @@ KINDS: dict[str, tuple[FieldSpec, ...]] = {
         _rgb("bg_full", False, ("uint16",), "background re-estimated at every pixel, 0..65535"),
         _RECIPE,
     ),
-    "backgrounds": (_rgb("image", True), _RECIPE),
+    "backgrounds": (_rgb("image", True, doc="RGB photograph to composite objects onto"), _RECIPE),
     "seg": (
-        _rgb("image", True, _U8),
+        _rgb("image", True, _U8, doc="RGB composite: the primary object (and a distractor, maybe) over a background"),
         _plane("mask", True, _U8, (0, 1), "primary object's alpha > 0.5"),
         _plane("alpha", True, doc="primary object's soft alpha"),
         FieldSpec("recipe", (), 0, True, doc=_RECIPE.doc),
     ),
     "matting": (
-        _rgb("image", True, _U8),
-        _plane("alpha", True),
-        _rgb("fg", True),
-        _rgb("bg", True),
-        _plane("trimap", False, _U8, (0, 128, 255)),
+        _rgb("image", True, _U8, doc="RGB composite alpha * fg + (1 - alpha) * bg"),
+        _plane("alpha", True, doc="ground-truth matte of the composited object"),
+        _rgb("fg", True, doc="foreground colours the image was composited from"),
+        _rgb("bg", True, doc="background the image was composited onto"),
+        _plane("trimap", False, _U8, (0, 128, 255), _TRIMAP_DOC),
         _RECIPE,
     ),
     "benchmark": (
-        _rgb("image", True),
+        _rgb("image", True, doc="RGB input image as the benchmark ships or composes it"),
         _plane("mask", False, _U8, (0, 1), _MASK_DOC),
-        _plane("alpha", False),
-        _plane("trimap", False, _U8, (0, 128, 255)),
+        _plane("alpha", False, doc="ground-truth matte at source precision"),
+        _plane("trimap", False, _U8, (0, 128, 255), _TRIMAP_DOC + " (the benchmark's own)"),
         _plane("ignore", False, _U8, (0, 1), "1 = not scored (e.g. GrabCut's boundary band)"),
         _rgb("fg", False, doc="ground-truth foreground colours, for the alpha*F metrics"),
         _RECIPE,
@@ -87,6 +88,15 @@ def kind_fields(kind: str) -> dict[str, FieldSpec]:
     if kind not in KINDS:
         raise ValueError(f"unknown dataset kind {kind!r}; known kinds: {', '.join(KINDS)}")
     return {spec.name: spec for spec in KINDS[kind]}
+
+
+def field_meaning(kind: str, spec: dict) -> str:
+    """What a manifest's field entry ``spec`` means: its own ``doc``, or, for datasets written
+    before every field had one, the schema's (the same for every dataset of the kind)."""
+    if spec.get("doc"):
+        return spec["doc"]
+    known = kind_fields(kind).get(spec["name"]) if kind in KINDS else None
+    return known.doc if known is not None else ""
 
 
 def validate_sample(kind: str, sample: dict) -> None:

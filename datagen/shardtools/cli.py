@@ -17,6 +17,7 @@ DatasetDir = Annotated[Path, typer.Argument(help="Dataset folder (the one holdin
 def info(path: DatasetDir) -> None:
     """Print what a dataset holds and how it was made."""
     from datagen.shards import DatasetError, open_dataset
+    from datagen.shards.schema import field_meaning
 
     try:
         dataset = open_dataset(path)
@@ -27,7 +28,7 @@ def info(path: DatasetDir) -> None:
     typer.echo(f"{path}: {manifest['kind']} dataset, {plural(len(dataset), 'sample')} in {plural(len(manifest['shards']), 'shard')}, {size / 1e6:.1f} MB")
     for spec in manifest["fields"]:
         shape = "JSON" if spec["channels"] == 0 else ("HxW" if spec["channels"] == 1 else f"HxWx{spec['channels']}")
-        typer.echo(f"  {spec['name']:<10} {'/'.join(spec['dtypes']):<14} {shape:<6} {spec['doc']}")
+        typer.echo(f"  {spec['name']:<10} {'/'.join(spec['dtypes']):<14} {shape:<6} {field_meaning(manifest['kind'], spec)}")
     storage = manifest["storage"]
     typer.echo(f"storage: {storage['codec']}, {storage['tile']}x{storage['tile']} tiles")
     provenance = manifest["provenance"]
@@ -70,16 +71,21 @@ def export(
     ids: Annotated[Optional[list[str]], typer.Option("--ids", callback=comma_list, help="Export only these sample ids (comma-separated or repeated; \\, for a comma inside an id).")] = None,
     fields: Annotated[Optional[list[str]], typer.Option("--fields", callback=comma_list, help="Export only these fields (comma-separated or repeated).")] = None,
     names: Annotated[str, typer.Option("--names", help="File names from sample ids made safe (ids) or from the official names a build recorded (official: DIM's `<fg name>_<bg index>`).")] = "ids",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Export only the first N samples (of --ids when given, else of the dataset).")] = None,
 ) -> None:
-    """Write samples as `<id>_<field>.png` (16-bit PNG for 16-bit fields, masks as 0/255) and recipes as JSON."""
+    """Write samples as `<id>_<field>.png` (16-bit PNG for 16-bit fields, masks as 0/255) and recipes as JSON;
+    prints how many files for how many samples went to which folder."""
     from datagen.shards import DatasetError, open_dataset
     from datagen.shardtools.export import export_samples
 
     try:
-        written = export_samples(open_dataset(path), out, ids=ids, fields=fields, names=names)
+        dataset = open_dataset(path)
+        chosen = list(dataset.ids if ids is None else ids)[:limit]
+        written = export_samples(dataset, out, ids=chosen, fields=fields, names=names)
     except (DatasetError, KeyError, ValueError) as error:
         fail(str(error).strip("'\""))
-    typer.echo(f"{plural(len(written), 'file')} written to {out}")
+    typer.echo(f"{plural(len(written), 'file')} for {len(chosen)} of {plural(len(dataset), 'sample')} "
+               f"({', '.join(fields or dataset.fields)}) written to {out.resolve()}")
 
 
 @shards_app.command("preview")

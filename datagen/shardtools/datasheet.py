@@ -21,6 +21,7 @@ import numpy as np
 
 from datagen.shards.layout import COMPANIONS, MANIFEST
 from datagen.shards.reader import Dataset, open_dataset
+from datagen.shards.schema import field_meaning
 
 # The files written into a dataset folder by default: the names `shards verify` knows as companions.
 DATASHEET, DATASHEET_PLOT = COMPANIONS
@@ -141,7 +142,7 @@ def datasheet_markdown(name: str, manifest: dict, stats: dict, sources: list[dic
     lines += _table(["field", "dtypes", "shape", "meaning"],
                     [[f"`{spec['name']}`", "/".join(spec["dtypes"]),
                       "JSON" if spec["channels"] == 0 else "HxW" if spec["channels"] == 1 else f"HxWx{spec['channels']}",
-                      spec.get("doc", "")] for spec in manifest["fields"]])
+                      field_meaning(manifest["kind"], spec)] for spec in manifest["fields"]])
 
     lines += ["", "## Sources and licences", ""]
     if sources:

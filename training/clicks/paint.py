@@ -57,17 +57,25 @@ def click_masks(shape: tuple[int, int], clicks: Sequence[Click]) -> np.ndarray:
     return masks
 
 
-def scribble_trimap(fg_scribble: np.ndarray, bg_scribble: np.ndarray) -> np.ndarray:
-    """HxW uint8 sparse trimap from two scribble masks (any non-zero pixel is scribbled).
-
-    A pixel in both is a contradiction the network cannot resolve: a ``ValueError`` counting them.
-    """
+def scribble_masks(fg_scribble: np.ndarray, bg_scribble: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two scribble images (any non-zero pixel is scribbled) as bool masks. A pixel in both is a
+    contradiction no network can resolve (an iseg network would take whichever label is forced
+    last): a ``ValueError`` counting them, for matting and segmentation alike."""
     fg, bg = np.asarray(fg_scribble) != 0, np.asarray(bg_scribble) != 0
     if fg.shape != bg.shape or fg.ndim != 2:
         raise ValueError(f"the FG and BG scribbles must be two HxW masks of one size, got {fg.shape} and {bg.shape}")
     both = int((fg & bg).sum())
     if both:
         raise ValueError(f"the FG and BG scribbles overlap on {both} pixels")
+    return fg, bg
+
+
+def scribble_trimap(fg_scribble: np.ndarray, bg_scribble: np.ndarray) -> np.ndarray:
+    """HxW uint8 sparse trimap from two scribble masks (any non-zero pixel is scribbled).
+
+    A pixel in both is refused (:func:`scribble_masks`).
+    """
+    fg, bg = scribble_masks(fg_scribble, bg_scribble)
     trimap = np.full(fg.shape, UNKNOWN, np.uint8)
     trimap[fg] = FG
     trimap[bg] = BG
@@ -78,9 +86,10 @@ def scribble_clicks(fg: np.ndarray, bg: np.ndarray) -> list[Click]:
     """One click per 8-connected stroke of the FG (positive) and BG (negative) scribble masks, at
     the stroke's interior point (the pixel farthest from its border, the robots' rule); the
     largest FG stroke first (a session's first click is positive), then the rest by decreasing
-    size (ties: FG first, then row-major order of the stroke's first pixel)."""
+    size (ties: FG first, then row-major order of the stroke's first pixel). Overlapping FG and
+    BG scribbles are refused (:func:`scribble_masks`)."""
     strokes = []
-    for positive, mask in ((True, np.asarray(fg) > 0), (False, np.asarray(bg) > 0)):
+    for positive, mask in zip((True, False), scribble_masks(fg, bg), strict=True):
         labels, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
         for label, box in enumerate(ndimage.find_objects(labels), start=1):
             stroke = labels[box] == label

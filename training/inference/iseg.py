@@ -41,6 +41,18 @@ from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, networ
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig, pad_to_stride, predict_clicks
 
+MAX_REPLAYED_CLICKS = 100
+"""The most clicks a replay (a clicks file, scribble strokes) may hold: each is one network pass
+over the whole image (seconds on a CPU at a few megapixels), and the published protocols stop at
+20; a file of 10 000 clicks would run for hours before writing anything."""
+
+
+def check_replay(n: int, what: str) -> None:
+    """A ValueError if ``n`` clicks (``what``: how they were given) exceed :data:`MAX_REPLAYED_CLICKS`."""
+    if n > MAX_REPLAYED_CLICKS:
+        raise ValueError(f"{what}: {n} clicks, more than the {MAX_REPLAYED_CLICKS} an interactive segmentation "
+                         "network replays (one pass over the image per click; the evaluation protocols use 20)")
+
 
 class IsegPredictor:
     """A trained :class:`IsegNet` with its test-time procedure (see the module notes)."""
@@ -94,7 +106,9 @@ class IsegPredictor:
         return np.ascontiguousarray(prob, dtype=np.float32)
 
     def predict_sequence(self, image: np.ndarray, clicks: Sequence[Click]) -> list[np.ndarray]:
-        """The probability after each click of ``clicks`` in turn (one network pass per click)."""
+        """The probability after each click of ``clicks`` in turn (one network pass per click; at
+        most :data:`MAX_REPLAYED_CLICKS`, checked before the first)."""
+        check_replay(len(clicks), "the clicks to replay")
         prob = np.zeros(np.asarray(image).shape[:2], np.float32)
         out = []
         for k in range(1, len(clicks) + 1):
@@ -104,8 +118,10 @@ class IsegPredictor:
 
     def predict_scribbles(self, image: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, list[Click]]:
         """(probability, the clicks it was replayed from) for FG/BG scribble masks (see the module
-        notes); every scribbled pixel is forced to its label."""
+        notes); every scribbled pixel is forced to its label. Overlapping FG and BG scribbles and more
+        strokes than :data:`MAX_REPLAYED_CLICKS` are refused before any pass."""
         clicks = scribble_clicks(fg, bg)
+        check_replay(len(clicks), "the scribbles' strokes")
         prob = self.predict_sequence(image, clicks)[-1].copy()
         prob[np.asarray(fg) > 0] = 1.0
         prob[np.asarray(bg) > 0] = 0.0
