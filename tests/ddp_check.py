@@ -12,14 +12,24 @@ from pathlib import Path
 from training.checkpoint import load_checkpoint
 
 
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+"""Two local ranks; what follows is ``-m training ARGS`` or a script and its arguments."""
+
+
+def ddp_env() -> dict[str, str]:
+    """This process's environment without a torchrun world of its own, one torch thread per process."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    return env
+
+
 def ddp_weight_gaps(tmp_path: Path, network: str, args: Callable[[Path, int], list[str]]) -> tuple[float, float]:
     """Run ``python -m training <args(out, batch)>`` as 2 ranks at batch 1 (torchrun, gloo), as one
     process at batch 2 and as one at batch 1; returns the largest weight difference of the
     last checkpoints, (2 ranks vs batch 2, batch 1 vs batch 2)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(key, None)
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "training"]
+    env = ddp_env()
+    torchrun = [*TORCHRUN, "-m", "training"]
     single = [sys.executable, "-m", "training"]
     runs = {"ddp": torchrun + args(tmp_path / "ddp", 1), "single": single + args(tmp_path / "single", 2),
             "one": single + args(tmp_path / "one", 1)}

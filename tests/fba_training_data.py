@@ -9,15 +9,29 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.runner import Execution
-from datagen.shards.build import write_dataset
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.demo.banks import background_sample, build_background_bank, build_object_bank, object_sample
 from datagen.imageio import read_alpha, read_image
+from datagen.runner import Execution
+from datagen.shards.build import write_dataset
 from datagen.synth.recipe import SynthParams
 from datagen.synth.run import run_synth
 
 ALPHAMATTING = "alphamatting_training_lowres"
+
+
+def tiny_fba_checkpoint(path: Path) -> Path:
+    """An untrained FBA checkpoint of the shipped tiny config, weights seeded with 0."""
+    import torch
+
+    from training.checkpoint import model_payload, save_checkpoint
+    from training.config import config_to_dict
+    from training.loops.fba import load_fba_config
+    from training.models import FBANet
+
+    cfg = load_fba_config("tiny")
+    torch.manual_seed(0)
+    return save_checkpoint(path, model_payload("fba", cfg["model"].to_dict(), FBANet(cfg["model"]), config_to_dict(cfg)))
 
 
 def demo_banks(root: Path, n_objects: int = 6, size: int = 96, seed: int = 0) -> tuple[Path, Path]:

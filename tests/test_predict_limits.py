@@ -9,17 +9,12 @@ import zlib
 
 import numpy as np
 import pytest
-import torch
+from fba_training_data import tiny_fba_checkpoint
+from test_checkpoint_integrity import _flip_inside
 from typer.testing import CliRunner
 
 from datagen.imageio import header_size, write_png
-from training.checkpoint import model_payload, save_checkpoint
 from training.cli import app
-from training.config import config_to_dict
-from training.loops.fba import load_fba_config
-from training.models import FBANet
-
-from test_checkpoint_integrity import _flip_inside
 
 
 def _png_header_only(path, width: int, height: int) -> None:
@@ -35,11 +30,7 @@ def _png_header_only(path, width: int, height: int) -> None:
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    cfg = load_fba_config("tiny")
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, model_payload("fba", cfg["model"].to_dict(), FBANet(cfg["model"]), config_to_dict(cfg)))
-    return path
+    return tiny_fba_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")
 
 
 def _predict(model, image, trimap, out, *extra):

@@ -286,9 +286,8 @@ def test_bad_banks_are_one_clear_error(tmp_path, demo_banks):
 def test_an_object_without_unknown_pixels_is_named(tmp_path, demo_banks):
     opaque = {"id": "slab", "fg": np.zeros((40, 40, 3), np.uint8), "alpha": np.full((40, 40), FG, np.uint8)}
     objects = _write(tmp_path / "objects", "objects", [opaque])
-    data = MattingData(SMALL, objects=objects, backgrounds=demo_banks[1])
-    with pytest.raises(DatasetError, match="sample slab has no unknown pixel"):
-        data[0]
+    with pytest.raises(DatasetError, match="sample slab has no unknown pixel"):    # when the bank has no other
+        MattingData(SMALL, objects=objects, backgrounds=demo_banks[1])[0]
 
 
 def test_a_bank_with_fg_full_on_some_objects_only_is_named(tmp_path, demo_banks):

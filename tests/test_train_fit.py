@@ -4,14 +4,21 @@ samples through `training evaluate matting`), resumes bit for bit, and names bad
 from __future__ import annotations
 
 import csv
+import errno
 import json
+import os
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
 from typer.testing import CliRunner
 
+from datagen.shards import open_dataset
 from training.checkpoint import CheckpointError, load_checkpoint, model_payload, save_checkpoint
 from training.cli import app
 from training.config import TrainConfig, config_to_dict
@@ -95,6 +102,7 @@ def test_resume_after_a_stop_is_bit_identical(banks, tmp_path, one_thread):
     for pid, state in whole["optimizer"]["state"].items():
         assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
     assert whole["scheduler"] == cut["scheduler"]
+    assert torch.equal(whole["rng"]["torch"], cut["rng"]["torch"])       # opening a loader draws nothing
     steps = [int(r["step"]) for r in _metrics(tmp_path / "cut")]
     assert steps == sorted(set(steps)) and steps[-1] == 7
 
@@ -194,3 +202,208 @@ def test_checkpoints_load_plain_data_only_and_know_their_network(tmp_path):
     with pytest.raises(CheckpointError, match="holds a 'iseg' network, not 'fba'"):
         load_checkpoint(tmp_path / "iseg.pt", "fba")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bare.pt", "code.pt", "iseg.pt"]   # no temp files
+
+
+# --------------------------------------------------------------------------- a run is never lost
+def test_a_folder_that_holds_a_run_is_refused_unless_resumed_or_overwritten(banks, tmp_path, one_thread):
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    run = tmp_path / "run"
+    assert _fit(objects, backgrounds, run, *short, "--set", "train.epoch_checkpoints=true").exit_code == 0
+    (run / "epoch-0000.pt").write_bytes(b"stands for an old epoch checkpoint")
+    before = (run / "last.pt").read_bytes()
+    again = _fit(objects, backgrounds, run, *short)
+    assert again.exit_code == 2, again.output
+    lines = again.output.strip().splitlines()
+    assert len(lines) == 1 and str(run) in lines[0] and "--resume" in lines[0] and "--overwrite" in lines[0]
+    assert (run / "last.pt").read_bytes() == before                   # untouched
+    both = _fit(objects, backgrounds, run, *short, "--resume", "--overwrite")
+    assert both.exit_code == 2 and "not both" in both.output
+    replaced = _fit(objects, backgrounds, run, *short, "--set", "train.lr=1e-4", "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert load_checkpoint(run / "last.pt", "fba")["config"]["train"]["lr"] == 1e-4
+    assert not (run / "epoch-0000.pt").exists()                         # nothing of the old run is left
+
+
+@pytest.mark.parametrize("signal_name, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_checkpoints_the_step_reached_and_resume_is_bit_identical(banks, tmp_path, one_thread,
+                                                                           signal_name, code):
+    """A real signal in step 2 (before the first periodic checkpoint at 100): the run writes
+    last.pt at step 2, says how to continue and exits 128 + signal; --resume to 5 equals a run
+    straight to 5."""
+    import signal_at_step
+
+    objects, backgrounds = banks
+    args = ["fit", "fba", "--config", "tiny", "--objects", str(objects), "--backgrounds", str(backgrounds),
+            "--no-progress", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1"]
+    stopped = signal_at_step.run(2, signal_name, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5"])
+    assert stopped.returncode == code, stopped.stdout + stopped.stderr
+    assert "interrupted at step 2; continue with --resume" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert load_checkpoint(tmp_path / "cut" / "last.pt", "fba")["position"]["step"] == 2
+    assert not list((tmp_path / "cut").glob(".*.tmp-*"))
+    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole"), "--max-steps", "5"]).exit_code == 0
+    whole, cut = (load_checkpoint(tmp_path / run / "last.pt", "fba") for run in ("whole", "cut"))
+    assert whole["position"] == cut["position"] and whole["position"]["step"] == 5
+    assert all(torch.equal(v, cut["model"][k]) for k, v in whole["model"].items())
+    for pid, state in whole["optimizer"]["state"].items():
+        assert all(torch.equal(v, cut["optimizer"]["state"][pid][k]) for k, v in state.items())
+    assert [r["loss"] for r in _metrics(tmp_path / "cut")] == [r["loss"] for r in _metrics(tmp_path / "whole")]
+
+
+def test_resume_refuses_other_data_another_world_size_and_another_epoch_length(banks, tmp_path, one_thread):
+    """The checkpoint stores what makes a resume the same run beyond its config; each mismatch is
+    one line naming both values (here written into the checkpoint, as another run would have)."""
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    assert _fit(objects, backgrounds, tmp_path / "run", *short).exit_code == 0
+    state = load_checkpoint(tmp_path / "run" / "last.pt", "fba")
+    digest = open_dataset(objects).manifest["contents_sha256"]
+    assert state["run"] == {"world_size": 1, "steps_per_epoch": 12, "data": {
+        "objects bank": digest, "backgrounds bank": open_dataset(backgrounds).manifest["contents_sha256"]}}
+    cases = [({"data": {**state["run"]["data"], "objects bank": "f" * 64}},
+              f"was trained on the objects bank ffffffffffff..., this run reads {digest[:12]}..."),
+             ({"world_size": 2}, "was trained by 2 process(es), this run has 1"),
+             ({"steps_per_epoch": 48}, "has 48 steps per epoch, this run 12")]
+    for change, message in cases:
+        save_checkpoint(tmp_path / "run" / "last.pt", {**state, "run": {**state["run"], **change}})
+        result = _fit(objects, backgrounds, tmp_path / "run", *short[:2], "--max-steps", "2", "--resume")
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_one_fit_at_a_time_in_a_folder_and_a_dead_fits_lock_is_taken_over(banks, tmp_path, one_thread):
+    from training.loops.folder import LOCK_NAME, lock_folder
+
+    objects, backgrounds = banks
+    short = ["--set", "data.composites_per_object=1", "--max-steps", "1"]
+    held = lock_folder(tmp_path / "run")              # what a running fit holds
+    try:
+        result = _fit(objects, backgrounds, tmp_path / "run", *short)
+    finally:
+        held.release()
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+    assert f"--out {tmp_path / 'run'} is in use by another fit (pid {os.getpid()})" in result.output
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "run" / LOCK_NAME).write_text(dead.stdout)                 # left by a killed fit
+    (tmp_path / "run" / ".last.pt.tmp-4242").write_bytes(b"half a checkpoint")   # its killed write
+    result = _fit(objects, backgrounds, tmp_path / "run", *short)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.toml", "last.pt", "metrics.csv"]
+
+
+# --------------------------------------------------------------------------- one line, not a traceback
+def _one_line(result, *parts):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert all(part in lines[0] for part in parts), (parts, lines[0])
+
+
+def test_a_nan_loss_names_the_step_and_a_lower_learning_rate(banks, tmp_path, monkeypatch, one_thread):
+    import training.loops.fba as fba_loop
+
+    real = fba_loop.fba_batch_loss
+
+    def diverged(model, batch):
+        loss, parts = real(model, batch)
+        return loss * float("nan"), {**parts, "total": float("nan")}
+
+    monkeypatch.setattr(fba_loop, "fba_batch_loss", diverged)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--max-steps", "2")
+    _one_line(result, "the loss is nan at step 1 (lr 0.003)", "lower learning rate", "--set train.lr=0.0003")
+
+
+def test_a_full_disk_during_a_checkpoint_is_one_line_and_leaves_no_temporary(banks, tmp_path, monkeypatch, one_thread):
+    def full_disk(payload, target):
+        Path(target).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--max-steps", "2")
+    _one_line(result, f"cannot write checkpoint {tmp_path / 'run' / 'last.pt'}: No space left on device")
+    assert not list((tmp_path / "run").glob(".*tmp*"))
+
+
+def test_a_run_folder_that_becomes_unwritable_is_one_line(banks, tmp_path, monkeypatch, one_thread):
+    """Root ignores file modes, so the folder's refusal is simulated where the run appends its
+    metrics: the first step's row is written, the second step's is refused."""
+    import builtins
+
+    import training.loops.metrics as metrics
+
+    appends = []
+
+    def guarded_open(path, mode="r", *args, **kwargs):
+        if mode == "a" and Path(path).name == "metrics.csv":
+            appends.append(path)
+            if len(appends) > 1:
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(metrics, "open", guarded_open, raising=False)
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1",
+                  "--max-steps", "4")
+    _one_line(result, f"cannot write {tmp_path / 'run' / 'metrics.csv'}: Permission denied")
+
+
+def test_a_huge_out_size_is_refused_before_any_sample_is_drawn(banks, tmp_path, one_thread):
+    result = _fit(*banks, tmp_path / "run", "--set", "data.out_size=80000", "--max-steps", "1")
+    _one_line(result, "out_size 80000 px", "GB", "memory")
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_an_all_opaque_object_is_skipped_with_one_line_at_the_start(banks, tmp_path, one_thread):
+    from datagen.demo.banks import object_sample
+    from datagen.runner import Execution
+    from datagen.shards.build import write_dataset
+
+    def sample(i):
+        if i == 1:
+            return {"id": "slab", "fg": np.zeros((96, 96, 3), np.uint8), "alpha": np.full((96, 96), 255, np.uint8)}
+        return object_sample(i, seed=0, size=(96, 96))
+
+    write_dataset(tmp_path / "objects", "objects", [0, 1, 2], sample, execution=Execution(progress=False))
+    result = _fit(tmp_path / "objects", banks[1], tmp_path / "run", "--set", "data.composites_per_object=2",
+                  "--max-steps", "8")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "skipping" in line]
+    assert len(notes) == 1 and "skipping 1 of 3 objects with no unknown pixel" in notes[0] and "slab" in notes[0]
+    assert "8/32 steps" in result.output              # 2 usable objects x 2 composites x 2 scales x 4 epochs
+
+
+# --------------------------------------------------------------------------- what a run is about to do
+def test_the_thesis_without_pretrained_weights_says_it_starts_from_random_ones(banks, tmp_path, one_thread):
+    """The thesis network (ResNet-50 encoder) for one step on 64 px crops: the note comes first."""
+    small = ["--set", "data.composites_per_object=1", "--set", "data.crop_sizes=[96]", "--set", "data.out_size=64",
+             "--set", "train.num_workers=0", "--max-steps", "1"]
+    result = CliRunner().invoke(app, ["fit", "fba", "--config", "thesis", "--objects", str(banks[0]), "--backgrounds",
+                                      str(banks[1]), "--out", str(tmp_path / "run"), "--no-progress", *small])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("the thesis starts from ImageNet weights (--pretrained R50.pth")
+
+
+def test_a_run_says_its_pace_and_on_a_cpu_a_long_schedule_gets_the_hint(banks, tmp_path, one_thread):
+    result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set", "train.epochs=100000",
+                  "--max-steps", "5", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    paces = [line for line in result.output.splitlines() if "s/step" in line]
+    assert len(paces) == 1, result.output
+    assert paces[0].startswith("fit fba: 2 steps to go at ") and "(timed on steps 2-3)" in paces[0]
+    assert "the whole schedule (1199997 steps) takes about" in paces[0]
+    assert "--config tiny" in paces[0] and "--device cuda" in paces[0]
+
+
+def test_more_loader_workers_than_cores_is_one_line_not_pytorch_warnings(banks, tmp_path, monkeypatch, one_thread):
+    import warnings
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _fit(*banks, tmp_path / "run", "--set", "data.composites_per_object=1", "--set",
+                      "train.num_workers=2", "--max-steps", "2")
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if "num_workers" in line]
+    assert notes == ["train.num_workers=2 is more than the 1 CPU core(s) this process may use: using 1 loader worker(s)"]
+    assert not [w for w in caught if "worker" in str(w.message)], [str(w.message) for w in caught]

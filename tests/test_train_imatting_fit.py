@@ -205,3 +205,23 @@ def test_tiny_run_beats_the_fba_model_it_started_from(learned):
 @pytest.mark.slow
 def test_tiny_run_beats_the_closed_form_baseline(learned):
     assert learned["imatting"] < learned["baseline:scribble_cf"], learned
+
+
+def test_sigint_checkpoints_the_step_reached_and_resume_is_bit_identical(data, tmp_path, one_thread):
+    """Stopped in Task 2 (step 3 of 2 + 2 + 2 slots), resumed to the first slot of the next epoch."""
+    import signal_at_step
+
+    args = ["fit", "imatting", "--config", "tiny", "--objects", str(data["objects"]), "--backgrounds",
+            str(data["backgrounds"]), "--data", str(data["seg"]), "--init", str(data["fba"]), "--no-progress",
+            "--set", "schedule.seg_images=2", "--set", "schedule.imatting_images=2", "--set",
+            "schedule.trimap_images=2", "--set", "train.log_steps=1", "--max-steps", "7"]
+    stopped = signal_at_step.run(3, "SIGINT", [*args, "--out", str(tmp_path / "cut")])
+    assert stopped.returncode == 130, stopped.stdout + stopped.stderr
+    assert "interrupted at step 3; continue with --resume" in stopped.stderr
+    assert load_checkpoint(tmp_path / "cut" / "last.pt", "imatting")["position"]["step"] == 3
+    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
+    a, b = (load_checkpoint(tmp_path / run / "last.pt", "imatting") for run in ("whole", "cut"))
+    assert a["position"] == b["position"] and a["position"]["step"] == 7
+    assert all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())

@@ -113,7 +113,8 @@ def test_one_optimiser_step_per_click_and_per_all_at_once_image(tmp_path, robot_
     step_count["n"] = 0
     robot_calls.clear()
     net = StubNet()
-    _fit(tmp_path, net, StandIn(4), clicks=ClicksConfig(per_image=3, all_at_once=True), epochs=2, batch=2)
+    _fit(tmp_path, net, StandIn(4), clicks=ClicksConfig(per_image=3, all_at_once=True), epochs=2, batch=2,
+         overwrite=True)
     assert step_count["n"] == 4 and not robot_calls and len(net.calls) == 4
     assert all(not c["prev"].any() for c in net.calls)                    # no previous mask in the baseline
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fba_training_data import real_image, tiny_fba_checkpoint
 from torch import nn
 from typer.testing import CliRunner
 
 from datagen.imageio import read_alpha, read_image, write_png
-from fba_training_data import real_image
-from training.checkpoint import model_payload, save_checkpoint
+from training.checkpoint import save_checkpoint
 from training.cli import app
-from training.config import config_to_dict
 from training.fusion import fuse_fba
 from training.inference import FBAPredictor, load_predictor
 from training.loops.fba import load_fba_config
@@ -101,11 +100,7 @@ def test_bad_trimaps_are_named():
 # --------------------------------------------------------------------------- checkpoints and the CLI
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    cfg = load_fba_config("tiny")
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, model_payload("fba", cfg["model"].to_dict(), FBANet(cfg["model"]), config_to_dict(cfg)))
-    return path
+    return tiny_fba_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")
 
 
 @pytest.fixture(scope="module")

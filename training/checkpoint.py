@@ -32,6 +32,9 @@ FORMAT = "matting-datagen-checkpoint"
 VERSION = 1
 REQUIRED = ("network", "model_config", "model")
 TEMPORARY_PREFIX = "."
+EXPORTED_SUFFIXES = (".onnx", ".torchscript")
+"""Files of ``training export`` (``training.export.files.SUFFIXES``, which a test holds equal):
+inference only, so where a checkpoint is needed they get their own one-line refusal."""
 
 
 class CheckpointError(ValueError):
@@ -92,6 +95,9 @@ def load_checkpoint(path: str | Path, network: str | None = None, map_location: 
     """Read a checkpoint written by :func:`save_checkpoint`; ``network``: the family the caller
     can use (another family, a bare state dict or a pickled object is a CheckpointError)."""
     path = Path(path)
+    if path.suffix.lower() in EXPORTED_SUFFIXES:
+        raise CheckpointError(f"{path}: an exported network (predict, evaluate and demo run it); "
+                              "this needs the training checkpoint (.pt) it was exported from")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path}: no such file")
     check_archive(path)

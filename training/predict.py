@@ -120,7 +120,7 @@ def background_for(spec: str | None, shape: tuple[int, int]) -> np.ndarray:
 def composite(pred: MattingPrediction, background: np.ndarray) -> np.ndarray:
     """alpha F + (1 - alpha) background, uint8 (computed band by band of rows: per pixel, and
     a full-size float temporary of a 100 MP picture would be gigabytes)."""
-    out = np.empty(pred.fg.shape, np.uint8)
+    out: np.ndarray = np.empty(pred.fg.shape, np.uint8)
     for rows in row_bands(out.shape[0]):
         a = np.expand_dims(pred.alpha[rows], -1)
         out[rows] = quantize_alpha(a * pred.fg[rows] + (1 - a) * (background[rows].astype(np.float32) / 255))
@@ -129,7 +129,7 @@ def composite(pred: MattingPrediction, background: np.ndarray) -> np.ndarray:
 
 def _quantized(plane: np.ndarray) -> np.ndarray:
     """quantize_alpha band by band of rows (it works in float64)."""
-    out = np.empty(plane.shape, np.uint8)
+    out: np.ndarray = np.empty(plane.shape, np.uint8)
     for rows in row_bands(plane.shape[0]):
         out[rows] = quantize_alpha(plane[rows])
     return out

@@ -42,6 +42,7 @@ is one map for both).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ from training.data.windows import Window, centred_window, cover_side, placed_win
 CENTRE_CANDIDATES = 4096
 """At most this many unknown pixels are kept per object as crop centres (evenly spread): enough
 for variety, and small (32 KB) enough to keep for every object of a bank in each worker."""
+SAMPLE_CHANNELS = 22
+"""Channels of one sample: image, composite, fg, bg (3 each), alpha, fb_valid (1 each), the trimap's
+two masks and its six distance maps."""
 CENTRE_CACHE = 1024
 """Objects whose centres a process keeps (least recently used dropped): all of a DIM-sized bank
 (431), ~32 MB at most, bounded for matting shards of 10^5 samples."""
@@ -137,6 +141,8 @@ class MattingData(TorchDataset):
                 raise ValueError("give either matting shards or an objects + backgrounds bank pair, not both")
             self.source = _open(matting, "matting shards", "matting", ("image", "alpha", "fg", "bg"))
             self.objects = self.backgrounds = None
+            self.usable: list[int] = []
+            self.skipped: list[str] = []
             self.units = len(self.source)
         else:
             if objects is None or backgrounds is None:
@@ -144,7 +150,8 @@ class MattingData(TorchDataset):
             self.objects = _open(objects, "objects bank", "objects", ("fg", "alpha"))
             self.backgrounds = _open(backgrounds, "backgrounds bank", "backgrounds", ("image",))
             self.source = None
-            self.units = len(self.objects) * config.composites_per_object
+            self.usable, self.skipped = self._usable_objects()
+            self.units = len(self.usable) * config.composites_per_object
         self.fg_full = self.objects is not None and "fg_full" in self.objects.fields
 
     def __len__(self) -> int:
@@ -156,6 +163,46 @@ class MattingData(TorchDataset):
             ", ".join(f"{name}={str(bank.path)!r}" for name, bank in zip(("objects", "backgrounds"), banks, strict=True)
                       if bank is not None))
         return f"MattingData({source}, samples={len(self)}, seed={self.seed}, epoch={self.epoch})"
+
+    def _usable_objects(self) -> tuple[list[int], list[str]]:
+        """The bank's objects a crop can be centred on, and the ids of those it cannot (no unknown
+        pixel: an alpha empty or opaque everywhere, nothing to learn matting from). Such an object
+        passes import and verify; found here, at the start, it is skipped instead of stopping the
+        run when it is first drawn. Every alpha is read once (its centres stay cached)."""
+        bank = self.objects
+        assert bank is not None
+        usable: list[int] = []
+        skipped: list[str] = []
+        first = ""
+        for index in range(len(bank)):
+            try:
+                self._centres_of(bank, index)
+                usable.append(index)
+            except DatasetError as error:
+                skipped.append(str(bank.ids[index]))
+                first = first or str(error)
+        if not usable:
+            raise DatasetError(f"{first}; no object of the bank has one")
+        return usable, skipped
+
+    @property
+    def skip_note(self) -> str | None:
+        """The one line to report when objects are skipped (None when none is)."""
+        if not self.skipped or self.objects is None:
+            return None
+        shown = ", ".join(self.skipped[:5]) + (", ..." if len(self.skipped) > 5 else "")
+        return (f"objects bank {self.objects.path}: skipping {len(self.skipped)} of {len(self.objects)} objects with "
+                f"no unknown pixel (alpha empty or opaque everywhere, nothing to learn matting from): {shown}")
+
+    def sample_bytes(self) -> int:
+        """Bytes of one sample's float32 tensors (22 channels at the output size)."""
+        return SAMPLE_CHANNELS * 4 * self.config.out_size ** 2
+
+    def sources(self) -> dict:
+        """The shard datasets read, by role (what a resumed run must find unchanged)."""
+        if self.source is not None:
+            return {"matting shards": self.source}
+        return {"objects bank": self.objects, "backgrounds bank": self.backgrounds}
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch: every random choice is drawn from (seed, epoch, index)."""
@@ -180,8 +227,9 @@ class MattingData(TorchDataset):
         """Online compositing: (image, composite, alpha, fg, bg, fb_valid) of one unit."""
         cfg, size = self.config, self.config.out_size
         assert self.objects is not None and self.backgrounds is not None, "online compositing has both banks"
-        primary = unit % len(self.objects)
-        d: Draws = draw(sample_rng(self.seed, self.epoch, unit, DRAWS), cfg, primary, len(self.objects), len(self.backgrounds))
+        d = self._in_bank(draw(sample_rng(self.seed, self.epoch, unit, DRAWS), cfg, unit % len(self.usable),
+                               len(self.usable), len(self.backgrounds)))
+        primary = d.primary.index
         window = self._object_window(self.objects, d.primary)
         fg, alpha = self._object_layer(d.primary, window, zoomed)
         if d.second is not None:
@@ -197,6 +245,14 @@ class MattingData(TorchDataset):
         clean = composite(alpha, fg, bg)
         fb_valid = np.ones_like(alpha) if self.fg_full else (alpha > 0).astype(np.float32)
         return clean, clean, alpha, fg, bg, fb_valid
+
+    def _in_bank(self, d: Draws) -> Draws:
+        """``d`` with its layers' positions among the usable objects turned into bank indices
+        (the identity when no object is skipped, so such a bank's samples are unchanged)."""
+        def at(layer: Layer) -> Layer:
+            return dataclasses.replace(layer, index=self.usable[layer.index])
+
+        return dataclasses.replace(d, primary=at(d.primary), second=None if d.second is None else at(d.second))
 
     def _object_layer(self, layer: Layer, window: Window, zoomed: bool) -> tuple[np.ndarray, np.ndarray]:
         """One object's (F, alpha) at the output size: read, resize, orient, colour."""

@@ -99,6 +99,14 @@ class SegData(TorchDataset):
     def __len__(self) -> int:
         return len(self.source)
 
+    def sample_bytes(self) -> int:
+        """Bytes of one sample's float32 tensors (image, mask, valid: 5 channels at the output size)."""
+        return 5 * 4 * self.config.out_size ** 2
+
+    def sources(self) -> dict:
+        """The shard dataset read, by role (what a resumed run must find unchanged)."""
+        return {"segmentation data": self.source}
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 

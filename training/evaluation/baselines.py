@@ -6,7 +6,8 @@
 * ``scribble_cf``: interactive matting as clicks -> scribble trimap -> closed-form matting.
 
 All of them are deterministic functions of (image, clicks or trimap): they ignore the previous
-prediction, so a result never depends on evaluation order. Interactive baselines work at a
+prediction (``uses_previous_mask = False``, which mask-correction reports quote), so a result
+never depends on evaluation order. Interactive baselines work at a
 reduced resolution (``max_side``) and upsample their output, because the click-by-click
 protocol solves 20 problems per image; the choice is recorded in every report.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -68,6 +70,7 @@ class ClickSeeded:
 
     max_side: int = 320
     radius: int = 3
+    uses_previous_mask: ClassVar[bool] = False
 
     def predict_iseg(self, image: np.ndarray, clicks: Sequence[Click], prev_mask: np.ndarray) -> np.ndarray:
         working = _click_seeds(image, clicks, self.max_side, self.radius)
@@ -150,6 +153,7 @@ class ScribbleClosedForm:
     max_side: int = 200
     radius: int = 3
     name: str = "scribble_cf"
+    uses_previous_mask: ClassVar[bool] = False
 
     def scribble_trimap(self, shape: tuple[int, int], clicks: Sequence[Click], scale: float) -> np.ndarray:
         trimap = np.full(shape, 128, np.uint8)

@@ -11,6 +11,10 @@ Shared conventions: ``image`` is HxWx3 RGB, uint8 or uint16 (benchmarks keep the
 precision); a click is ``(y, x, is_positive)`` in pixel coordinates of ``image``; ``clicks`` is
 every click so far in click order, the newest last. A method returns an HxW array; anything
 else is reported as a failure of that sample.
+
+Optional attribute ``uses_previous_mask: bool``: False says the model ignores ``prev_mask`` /
+``prev_alpha`` (the baselines), so a mask-correction report (``--initial-masks``) can say the
+initial masks were ignored; a model without it is recorded as unknown (None).
 """
 
 from __future__ import annotations

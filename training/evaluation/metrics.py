@@ -260,6 +260,8 @@ def mad(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray | None) -> float:
 
 
 TRIMAP_FREE_METRICS = {"sad": sad, "mse": mse, "mad": mad}
+MATTING_REPORT_METRICS = (*MATTING_METRICS, "mad")
+"""What matting and interactive-matting records hold and reports show: the four §A metrics and MAD."""
 
 
 def trimap_free_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:

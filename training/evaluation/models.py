@@ -2,7 +2,8 @@
 
 * ``baseline:NAME``: a classic method from :mod:`training.evaluation.baselines`;
 * ``package.module:factory``: any importable callable returning a model;
-* ``PATH.pt``: a training checkpoint, loaded by :func:`training.inference.load_predictor`.
+* ``PATH.pt``: a training checkpoint, loaded by :func:`training.inference.load_predictor`;
+* ``PATH.onnx`` / ``PATH.torchscript``: a network written by ``training export``, loaded the same way.
 
 The string, not the object, is what the evaluation hands to its workers (each builds its own
 model once) and what the demo resolves: a spec is picklable and cheap, a torch model on a GPU is
@@ -17,6 +18,9 @@ from pathlib import Path
 from training.evaluation.baselines import make_baseline
 from training.evaluation.protocols import implements
 from training.evaluation.protocols import protocol as protocol_record
+
+MODEL_FILES = (".pt", ".onnx", ".torchscript")
+"""The file specs: a training checkpoint and the two export formats (``training export``)."""
 
 
 class ModelError(ValueError):
@@ -36,7 +40,7 @@ def load_model(spec: str, protocol: str):
 def build_model(spec: str):
     """The model named by ``spec``, not yet checked against any contract (the demo picks the
     protocol from what it implements); a spec that cannot be built is a ModelError."""
-    if spec.endswith(".pt"):
+    if spec.lower().endswith(MODEL_FILES):
         return _load_checkpoint(spec)
     if spec.startswith("baseline:"):
         try:
@@ -50,7 +54,8 @@ def build_model(spec: str):
         except (ImportError, AttributeError) as exc:
             raise ModelError(f"cannot import model factory {spec!r}: {exc}") from None
         return factory()
-    raise ModelError(f"model {spec!r}: use baseline:NAME, package.module:factory or a checkpoint PATH.pt")
+    raise ModelError(f"model {spec!r}: use baseline:NAME, package.module:factory or a checkpoint PATH.pt "
+                     "(or PATH.onnx / PATH.torchscript from `training export`)")
 
 
 def _load_checkpoint(path: str):

@@ -45,10 +45,12 @@ class EvaluationProtocol:
     gives the defaults, ``describe(settings)`` what a report records), the sample loop
     ``run(model, benchmark_sample, settings) -> record``, ``aggregate(records, settings)``, the
     report's ``table(title, aggregate)``, ``plots(title, aggregate, folder) -> file names`` and
-    ``title_note(settings)`` (what a report's default title adds to "MODEL on BENCHMARK"), and the
-    demo's behaviour."""
+    ``title_note(settings)`` (what a report's default title adds to "MODEL on BENCHMARK"), the
+    demo's behaviour, and ``needs``: the benchmark fields its sample loop reads, which a benchmark
+    must have for the run to start (:func:`benchmark_mismatch`)."""
 
     name: str
+    needs: tuple[str, ...]
     contract: type
     method: str
     settings: Callable[[int], Any]
@@ -61,22 +63,35 @@ class EvaluationProtocol:
     demo: DemoBehaviour
 
 
+def iseg_title_note(settings: dict) -> str:
+    """Robot, zoom-in and mask correction in an iseg report's title, and that the model ignored
+    the initial masks when it did (``model_uses_previous_mask`` False)."""
+    note = f", robot {settings['robot']}" if "robot" in settings else ""
+    if settings.get("zoom_in"):
+        note += ", zoom-in"
+    if settings.get("initial_masks"):
+        note += ", initial masks"
+        if settings.get("model_uses_previous_mask") is False:
+            note += " (ignored by the model)"
+    return note
+
+
 PROTOCOLS: dict[str, EvaluationProtocol] = {p.name: p for p in (      # the demo tries them in this order
     EvaluationProtocol(
-        "iseg", IsegModel, "predict_iseg", lambda max_clicks: loops.IsegConfig(max_clicks=max_clicks),
+        "iseg", ("mask",), IsegModel, "predict_iseg", lambda max_clicks: loops.IsegConfig(max_clicks=max_clicks),
         loops.config_dict, loops.iseg_sample, agg.aggregate_iseg, tables.iseg_table, tables.iseg_plots,
-        lambda settings: f", robot {settings['robot']}" if "robot" in settings else "",
+        lambda settings: iseg_title_note(settings),
         DemoBehaviour("clicks", binary=True, previous_as_scored=False,
                       help="Click on the object to add it (foreground) or on what should not be part of it "
                            "(background).")),
     EvaluationProtocol(
-        "imatting", ImattingModel, "predict_imatting", lambda max_clicks: loops.ImattingConfig(max_clicks),
+        "imatting", ("alpha",), ImattingModel, "predict_imatting", lambda max_clicks: loops.ImattingConfig(max_clicks),
         loops.imatting_settings, loops.imatting_sample, agg.aggregate_imatting, tables.imatting_table,
         tables.imatting_plots, lambda settings: "",
         DemoBehaviour("clicks", binary=False, previous_as_scored=True,
                       help="Clicks give the matte's foreground and background; the result is a soft alpha.")),
     EvaluationProtocol(
-        "matting", MattingModel, "predict_matting", lambda max_clicks: None,
+        "matting", ("alpha", "trimap"), MattingModel, "predict_matting", lambda max_clicks: None,
         loops.matting_settings, loops.matting_sample, agg.aggregate_matting, tables.matting_table,
         tables.matting_plots, lambda settings: "",
         DemoBehaviour("trimap", binary=False, previous_as_scored=False,
@@ -90,6 +105,21 @@ def protocol(name: str) -> EvaluationProtocol:
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}; use {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
+
+
+def benchmark_mismatch(name: str, fields: list[str], trimap_free: bool = False) -> str | None:
+    """Why a benchmark with these ``fields`` cannot serve protocol ``name`` (None if it can), with
+    the protocols it can serve: a mismatch would otherwise fail every sample one by one.
+    ``trimap_free``: the set ships no trimaps by design (whole-image scoring only)."""
+    record = protocol(name)
+    missing = [f for f in record.needs if f not in fields]
+    if not missing:
+        return None
+    usable = [p.name for p in PROTOCOLS.values() if all(f in fields for f in p.needs)]
+    why = "a trimap-free set, scored on the whole image" if trimap_free and "trimap" in missing else \
+        f"no {' or '.join(missing)} field"
+    hint = f"use `training evaluate {' or '.join(usable)}`" if usable else "no protocol can use it"
+    return f"{name} needs the fields {', '.join(record.needs)}, and this benchmark has {why}; {hint}"
 
 
 def implements(model: object, name: str) -> bool:

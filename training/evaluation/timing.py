@@ -27,5 +27,5 @@ def seconds_per_click(model_seconds: Sequence[float], clicks: Sequence[int]) -> 
         raise ValueError("every sample needs at least one click")
     total = float(sum(model_seconds))
     return {"seconds_per_click": total / sum(clicks),
-            "seconds_per_click_per_sample": [float(s) / n for s, n in zip(model_seconds, clicks)],
+            "seconds_per_click_per_sample": [float(s) / n for s, n in zip(model_seconds, clicks, strict=True)],
             "seconds_per_sample": total / len(clicks)}

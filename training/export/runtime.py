@@ -1,9 +1,11 @@
 """An exported file as a callable with the network's call signature: `net(*inputs) -> Tensor`.
 
 Predictors call `self.net(image, ...)` on torch tensors; these classes take the same tensors,
-check them against the file's input specs (a wrong channel count is one line naming the input),
-run onnxruntime or the TorchScript module, and return torch tensors, so pre- and
-post-processing stay the predictors' own.
+check them against the file's input specs (a wrong channel count, or a size that is not a
+multiple of the file's `size_multiple`, is one line naming the input), run onnxruntime or the
+TorchScript module, and return torch tensors, so pre- and post-processing stay the predictors'
+own. A file with several named outputs (FBA: alpha, fg, bg) answers with them concatenated
+along the channels, which is what the torch network returns.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class ExportedNetwork:
         self.path = Path(path)
         self.metadata = metadata
         self.inputs = [(spec["name"], int(spec["channels"])) for spec in metadata["inputs"]]
+        self.size_multiple = int(metadata.get("size_multiple", 1))
+        self.config: Any = None
+        """The network's model config object, for the predictors that read it (``fusion_in_forward``,
+        click sigmas); set by whoever knows the network's classes (``training.inference``)."""
 
     def to(self, device) -> ExportedNetwork:
         return self
@@ -37,9 +43,12 @@ class ExportedNetwork:
         if len(tensors) != len(self.inputs):
             raise ExportError(f"{self.path}: takes {len(self.inputs)} inputs "
                               f"({', '.join(n for n, _ in self.inputs)}), got {len(tensors)}")
-        for (name, channels), tensor in zip(self.inputs, tensors):
+        for (name, channels), tensor in zip(self.inputs, tensors, strict=True):
             if tensor.ndim != 4 or tensor.shape[1] != channels:
                 raise ExportError(f"{self.path}: input {name!r} takes Nx{channels}xHxW, got {tuple(tensor.shape)}")
+            if tensor.shape[2] % self.size_multiple or tensor.shape[3] % self.size_multiple:
+                raise ExportError(f"{self.path}: input {name!r} must have height and width multiples of "
+                                  f"{self.size_multiple}, got {tuple(tensor.shape)} (pad it first)")
 
     def __call__(self, *tensors: Tensor) -> Tensor:
         self._check(tensors)
@@ -66,8 +75,8 @@ class OnnxNetwork(ExportedNetwork):
 
     def _run(self, tensors: tuple[Tensor, ...]) -> Tensor:
         feed = {name: t.detach().cpu().numpy().astype(dtype, copy=False)
-                for name, t, dtype in zip(self.names, tensors, self.types)}
-        return torch.from_numpy(self.session.run(None, feed)[0])
+                for name, t, dtype in zip(self.names, tensors, self.types, strict=True)}
+        return _joined([torch.from_numpy(out) for out in self.session.run(None, feed)])
 
 
 class TorchScriptNetwork(ExportedNetwork):
@@ -82,7 +91,13 @@ class TorchScriptNetwork(ExportedNetwork):
 
     def _run(self, tensors: tuple[Tensor, ...]) -> Tensor:
         with torch.no_grad():
-            return self.module(*(t.to(self.device) for t in tensors))
+            out = self.module(*(t.to(self.device) for t in tensors))
+        return _joined(list(out) if isinstance(out, (tuple, list)) else [out])
+
+
+def _joined(outputs: list[Tensor]) -> Tensor:
+    """The named outputs as the one tensor the torch network returns (channels concatenated)."""
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
 
 
 def load_exported(path: str | Path, device: torch.device | str = "cpu") -> ExportedNetwork:

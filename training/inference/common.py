@@ -4,9 +4,12 @@ loaded with."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from training.checkpoint import restore_network
 from training.data.layers import unit_float
 
 DEFAULT_MAX_PIXELS = 4_200_000
@@ -17,13 +20,16 @@ DEFAULT_TTA_SCALES = (1.0, 1.5)
 @dataclass(frozen=True)
 class PredictOptions:
     """How a checkpoint becomes a predictor: the device (``auto``: CUDA if present), test-time
-    augmentation (matting networks only) and the pixel budget above which an image is predicted
-    scaled down (see :mod:`training.inference.fba`)."""
+    augmentation (matting networks only), the pixel budget above which an image is predicted
+    scaled down, and the tile side that predicts it in windows instead (see :mod:`training.inference.fba`)."""
 
     device: str = "auto"
     tta: bool = False
     tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    tile: int = 0
+    """Matting networks: predict at full resolution in overlapping windows of this side instead
+    of scaling an image above ``max_pixels`` down (0: off; :mod:`training.inference.fba`)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,18 @@ def unit_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"image must be HxWx3 uint8 or uint16, got {image.dtype} {image.shape}")
     return unit_float(image)
+
+
+def network_of(path: str | Path, state: dict[str, Any], model: type, config: Any) -> Any:
+    """The network a predictor runs: the torch network a checkpoint ``state`` holds, or, for an
+    exported file (:func:`training.inference.load.load_network` puts it in ``state["exported"]``),
+    the exported network with its model config attached, so that a predictor reads the same
+    config fields (fusion in the forward, click sigmas) from either."""
+    exported = state.get("exported")
+    if exported is None:
+        return restore_network(path, state, model, config)
+    exported.config = config.from_dict(state["model_config"])
+    return exported
 
 
 BAND_ROWS = 512

@@ -13,10 +13,15 @@ foreground / background, then F = image wherever alpha is 1 and B = image wherev
 An image whose sides are multiples of 8 and which fits the pixel budget is seen as it is.
 
 Memory budget: an image above ``max_pixels`` is predicted at the largest scale under the budget
-and the triple is resized back (bilinear), rather than tiled: the pyramid pooling module sees the
-whole image for global context, which tiles would cut apart. Fusion and the trimap's regions are
-per-pixel steps, done band by band of rows at full size, so their temporaries stay small
-(``tests/bench/predict_memory.py`` measures the peak).
+and the triple is resized back (bilinear), by default rather than tiled: the pyramid pooling
+module sees the whole image for global context, which tiles cut apart. Where the scaling would
+drop detail the user needs (a 24 MP photo under a 4 MP budget loses every hair finer than
+2.4 px), ``tile`` predicts at full resolution in ``tile`` x ``tile`` windows overlapping by a
+quarter, blended with linear ramps across the overlaps: each window's pooling then sees only its
+window, and its distance maps only the trimap inside it (an FG region just outside a window is
+unknown to it), which the overlap and blending soften; ``docs/export.md`` has the measured
+difference. Fusion and the trimap's regions are per-pixel steps, done band by band of rows at full size, so
+their temporaries stay small (``tests/bench/predict_memory.py`` measures the peak).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy as np
 import torch
 
 from datagen.compose.trimap import check_trimap, trimap_masks
-from training.checkpoint import CheckpointError, restore_network
+from training.checkpoint import CheckpointError
 from training.data import distance_maps
 from training.distributed import resolve_device
 from training.fusion import fuse_fba
@@ -37,6 +42,7 @@ from training.inference.common import (
     DEFAULT_TTA_SCALES,
     MattingPrediction,
     PredictOptions,
+    network_of,
     row_bands,
     unit_rgb,
 )
@@ -49,9 +55,13 @@ class FBAPredictor:
 
     def __init__(self, net: FBANet, sigmas: tuple[float, ...], device: torch.device, *, tta: bool = False,
                  tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 source: str = "") -> None:
+                 tile: int = 0, source: str = "") -> None:
         if max_pixels < OUTPUT_STRIDE ** 2:
             raise ValueError(f"max_pixels must be at least {OUTPUT_STRIDE ** 2}, got {max_pixels}")
+        if tile and (tile < 4 * OUTPUT_STRIDE or tile % OUTPUT_STRIDE or tile * tile > max_pixels):
+            raise ValueError(f"--tile must be a multiple of {OUTPUT_STRIDE}, at least {4 * OUTPUT_STRIDE}, whose "
+                             f"square fits the pixel budget ({max_pixels} px), got {tile}")
+        self.tile = tile
         self.net = net.to(device).eval()
         # a network that fuses in its forward (the published one) is not fused again; a module
         # without our config (a stand-in, a user's network) is fused here
@@ -65,7 +75,7 @@ class FBAPredictor:
 
     def __repr__(self) -> str:
         return (f"FBAPredictor(checkpoint={self.source!r}, tta={self.tta}, tta_scales={self.tta_scales}, "
-                f"max_pixels={self.max_pixels})")
+                f"max_pixels={self.max_pixels}" + (f", tile={self.tile})" if self.tile else ")"))
 
     def predict_matting(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
         """HxW float32 alpha in [0, 1] for an HxWx3 uint8 or uint16 image and its {0, 128, 255} trimap."""
@@ -76,7 +86,7 @@ class FBAPredictor:
         rgb = unit_rgb(image)
         trimap = check_trimap(trimap, rgb.shape[:2])
         h, w = trimap.shape
-        cap = (self.max_pixels / (h * w)) ** 0.5
+        cap = float("inf") if self.tile else (self.max_pixels / (h * w)) ** 0.5
         views = [(min(s * min(1.0, cap), cap), flip, k) for s in self.tta_scales for flip in ((False, True) if self.tta else (False,))
                  for k in (range(4) if self.tta else (0,))]
         total = self._view(rgb, trimap, *views[0])
@@ -115,11 +125,28 @@ class FBAPredictor:
             img = cv2.resize(np.ascontiguousarray(img), (sw, sh), interpolation=cv2.INTER_AREA if scale < 1
                              else cv2.INTER_LINEAR)
             tri = cv2.resize(np.ascontiguousarray(tri), (sw, sh), interpolation=cv2.INTER_NEAREST)
-        out = self._forward(np.ascontiguousarray(img), np.ascontiguousarray(tri))
+        out = self._tiled(np.ascontiguousarray(img), np.ascontiguousarray(tri))
         if (sh, sw) != (th, tw):
             out = cv2.resize(out, (tw, th), interpolation=cv2.INTER_LINEAR)
         out = np.rot90(out, -k)
         return out[:, ::-1] if flip else out
+
+    def _tiled(self, rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+        """:meth:`_forward` on the whole image, or with ``tile`` on overlapping windows blended by
+        linear ramps across each overlap (weight 1 inside, falling towards a window's inner edges)."""
+        h, w = trimap.shape
+        if not self.tile or (h <= self.tile and w <= self.tile):
+            return self._forward(rgb, trimap)
+        overlap = self.tile // 4
+        total = np.zeros((h, w, 7), np.float32)
+        weight = np.zeros((h, w, 1), np.float32)
+        for y0, th in _windows(h, self.tile, overlap):
+            for x0, tw in _windows(w, self.tile, overlap):
+                window = (slice(y0, y0 + th), slice(x0, x0 + tw))
+                ramp = np.outer(_ramp(y0, th, h, overlap), _ramp(x0, tw, w, overlap))[..., None]
+                total[window] += self._forward(rgb[window], trimap[window]) * ramp
+                weight[window] += ramp
+        return total / weight
 
     def _forward(self, rgb: np.ndarray, trimap: np.ndarray) -> np.ndarray:
         """One network pass: pad to a multiple of the output stride by mirroring, crop back."""
@@ -135,12 +162,30 @@ class FBAPredictor:
         return out[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
 
 
+def _windows(n: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    """(start, length) of the windows covering ``n`` positions, ``tile`` long, overlapping by at least ``overlap``."""
+    if n <= tile:
+        return [(0, n)]
+    return [(start, tile) for start in range(0, n - tile, tile - overlap)] + [(n - tile, tile)]
+
+
+def _ramp(start: int, length: int, n: int, overlap: int) -> np.ndarray:
+    """Blending weights along one axis of a window: rising over its first ``overlap`` positions
+    unless it starts at the image's edge, falling over its last unless it ends there; always > 0."""
+    i = np.arange(length, dtype=np.float32)
+    rise = (i + 1) / (overlap + 1) if start > 0 else np.ones(length, np.float32)
+    fall = (length - i) / (overlap + 1) if start + length < n else np.ones(length, np.float32)
+    return np.minimum(1.0, np.minimum(rise, fall))
+
+
 def load_fba_predictor(path: str | Path, state: dict, options: PredictOptions) -> FBAPredictor:
     """The predictor of an FBA-network checkpoint ``state`` read from ``path`` (``fba``, and
-    ``imatting`` through :func:`training.inference.imatting.load_imatting_predictor`)."""
-    net = restore_network(path, state, FBANet, FBAConfig)
+    ``imatting`` through :func:`training.inference.imatting.load_imatting_predictor`), or of an
+    exported file (see :func:`training.inference.common.network_of`)."""
+    net = network_of(path, state, FBANet, FBAConfig)
     sigmas = state.get("config", {}).get("data", {}).get("distance_sigmas")
     if sigmas is None:
         raise CheckpointError(f"checkpoint {path}: no data.distance_sigmas in its config")
     return FBAPredictor(net, tuple(sigmas), resolve_device(options.device), tta=options.tta,
-                        tta_scales=options.tta_scales, max_pixels=options.max_pixels, source=str(path))
+                        tta_scales=options.tta_scales, max_pixels=options.max_pixels, tile=options.tile,
+                        source=str(path))

@@ -32,13 +32,14 @@ import cv2
 import numpy as np
 import torch
 
-from training.checkpoint import CheckpointError, restore_network
+from training.checkpoint import CheckpointError
 from training.clicks import Click, check_clicks
 from training.clicks.paint import click_masks, scribble_clicks
 from training.distributed import resolve_device
-from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, unit_rgb
+from training.export.runtime import ExportedNetwork
+from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, network_of, unit_rgb
 from training.models.fba import OUTPUT_STRIDE
-from training.models.iseg import IsegNet, IsegNetConfig
+from training.models.iseg import IsegNet, IsegNetConfig, pad_to_stride, predict_clicks
 
 MAX_REPLAYED_CLICKS = 100
 """The most clicks a replay (a clicks file, scribble strokes) may hold: each is one network pass
@@ -55,6 +56,8 @@ def check_replay(n: int, what: str) -> None:
 
 class IsegPredictor:
     """A trained :class:`IsegNet` with its test-time procedure (see the module notes)."""
+
+    uses_previous_mask = True      # the network's prev_mask input (mask-correction reports say so)
 
     def __init__(self, net: IsegNet, device: torch.device, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                  source: str = "") -> None:
@@ -125,10 +128,40 @@ class IsegPredictor:
         return prob, clicks
 
 
+class ExportedIseg:
+    """An exported ``iseg`` network with :class:`IsegNet`'s ``predict``: the file holds the
+    forward at multiples of 8 (the size the network's own padding gives), so the inputs are padded
+    here exactly as :meth:`IsegNet.forward` pads them and the output is cropped back; click maps
+    and forcing are the network's own functions (:func:`training.models.iseg.predict_clicks`)."""
+
+    def __init__(self, exported: ExportedNetwork) -> None:
+        self.exported = exported
+        self.config = exported.config
+
+    def to(self, device) -> ExportedIseg:
+        return self
+
+    def eval(self) -> ExportedIseg:
+        return self
+
+    def forward(self, image: torch.Tensor, maps: torch.Tensor, prev_mask: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        return self.exported(*pad_to_stride(image, maps, prev_mask))[..., :h, :w]
+
+    def predict(self, image: torch.Tensor, masks: torch.Tensor, prev_mask: torch.Tensor) -> torch.Tensor:
+        return predict_clicks(self.forward, self.config, image, masks, prev_mask)
+
+
 def load_iseg_predictor(path: str | Path, state: dict, options: PredictOptions) -> IsegPredictor:
-    """The predictor of an ``iseg`` checkpoint ``state`` read from ``path``."""
+    """The predictor of an ``iseg`` checkpoint ``state`` read from ``path``, or of an exported
+    file (see :func:`training.inference.common.network_of`)."""
     if options.tta:
         raise CheckpointError(f"checkpoint {path}: test-time augmentation is for matting networks; "
                               "this one holds an 'iseg' network, predicted without it")
-    net = restore_network(path, state, IsegNet, IsegNetConfig)
+    if options.tile:
+        raise CheckpointError(f"{path}: --tile is for matting networks; an 'iseg' network sees the whole image "
+                              "(its click maps and previous mask are global), scaled to the pixel budget")
+    net = network_of(path, state, IsegNet, IsegNetConfig)
+    if isinstance(net, ExportedNetwork):
+        net = ExportedIseg(net)
     return IsegPredictor(net, resolve_device(options.device), max_pixels=options.max_pixels, source=str(path))

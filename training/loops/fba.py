@@ -37,7 +37,8 @@ def fba_batch_loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict[str, flo
     """
     out = model(batch["image"], batch["trimap2"], batch["trimap_maps"])
     n = out.shape[0]
-    total, parts = None, {}
+    total: Tensor | None = None
+    parts: dict[str, float] = {}
     for b in range(n):
         one = {k: v[b:b + 1] for k, v in batch.items() if isinstance(v, Tensor) and v.ndim >= 1}
         loss, sample_parts = fba_loss(out[b:b + 1], one)
@@ -67,12 +68,10 @@ def fit_fba(config: dict[str, Any], out: str | Path, world: World, *, objects: s
         model_cfg, start = init_network_config(init, NETWORK, FBAConfig, model_cfg, model_overrides)
         config = {**config, "model": model_cfg}
     data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
+    if data.skip_note and world.is_main:
+        options.report(data.skip_note)
     model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
-                          resume=options.resume)
-    if start is not None and not options.resume:
-        model.load_state_dict(start["model"])
-        if world.is_main:
-            options.report(f"initialised from {init}")
+                          resume=options.resume, init=None if start is None else (str(init), start))
     task = Task(Trainee(NETWORK, model, model_cfg.to_dict(), config_to_dict(config)), dataset=data,
                 paired=data_cfg.rescale_every_second, step=one_update(fba_batch_loss))
     return fit(task, train, out, world, options)

@@ -44,8 +44,10 @@ from training.config import TrainConfig, config_to_dict, load_config
 from training.data import MattingData, MattingDataConfig, SegData, SegDataConfig
 from training.data.clicks import user_input
 from training.distributed import World
+from training.loops.budget import check_batch_memory
 from training.loops.engine import FitOptions, FitResult, Run, Trainee, initial_model, prepare_run
 from training.loops.fba import fba_batch_loss
+from training.loops.folder import data_fingerprints
 from training.losses import soft_iou_click_loss
 from training.models import FBAConfig, FBANet
 from training.models.imatting import NETWORK, init_from_fba
@@ -127,7 +129,7 @@ class Plan:
 
     def locate(self, epoch_step: int) -> tuple[str, int]:
         """(task, slot within the task) of step ``epoch_step`` of an epoch."""
-        for task, n in zip(self.tasks, self.slots):
+        for task, n in zip(self.tasks, self.slots, strict=True):
             if epoch_step < n:
                 return task, epoch_step
             epoch_step -= n
@@ -188,7 +190,7 @@ def click_sequence(run: Run, batch: dict, gt: list[np.ndarray], n_clicks: int, f
             if learn:
                 loss, value = loss_fn(out, {**batch, "trimap2": trimap2, "trimap_maps": maps}, clicks)
         if learn:
-            run.update(loss, value, f"click {k}")
+            run.update(loss, value, f"step {run.step + 1}, click {k}")
             updates += 1
             loss_sum += value
         alpha = out[:, 0].detach().float().cpu().numpy()
@@ -204,14 +206,14 @@ def _seg_loss(out: Tensor, batch: dict, clicks) -> tuple[Tensor, float]:
 def _matting_loss(model_out: Tensor, batch: dict, clicks) -> tuple[Tensor, float]:
     """Eq. 5.2 per sample (:func:`fba_batch_loss`; the forward has been made, so it is handed the
     output as its "model"); the clicks' disks are the trimap, everything else counts as unknown."""
-    loss, parts = fba_batch_loss(lambda *_: model_out, batch)
+    loss, parts = fba_batch_loss(lambda *_: model_out, batch)  # type: ignore[arg-type]  # any callable stands in
     return loss, parts["total"]
 
 
 def _seg_gt(batch: dict) -> list[np.ndarray]:
     """uint8 robot ground truth of Task 1: 255 object, 0 background, 128 on ignored pixels."""
     mask, valid = batch["mask"][:, 0].cpu().numpy(), batch["valid"][:, 0].cpu().numpy()
-    return [np.where(v > 0, m * 255, IGNORED).astype(np.uint8) for m, v in zip(mask, valid)]
+    return [np.where(v > 0, m * 255, IGNORED).astype(np.uint8) for m, v in zip(mask, valid, strict=True)]
 
 
 def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas, seed: int, epoch: int,
@@ -220,7 +222,7 @@ def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas,
     if task == "trimap":
         with run.autocast():
             loss, parts = fba_batch_loss(run.wrapped, batch)
-        run.update(loss, parts["total"], "the trimap task")
+        run.update(loss, parts["total"], f"step {run.step + 1} (the trimap task)")
         return 1, parts["total"]
     if task == "seg":
         return click_sequence(run, batch, _seg_gt(batch), schedule.seg_clicks, 1, _seg_loss,
@@ -235,9 +237,18 @@ def run_slot(task: str, run: Run, batch: dict, schedule: ScheduleConfig, sigmas,
 def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainConfig, sigmas, out: str | Path,
                  world: World, options: FitOptions = FitOptions()) -> FitResult:
     """Train ``imatting`` into ``out`` (``last.pt``, ``epoch-NNNN.pt``, ``metrics.csv``); see the module notes."""
+    check_batch_memory(train.batch_size, imatting.seg, imatting.matting)
     plan = make_plan(schedule, train.batch_size, world.world_size)
     run = prepare_run(Trainee(NETWORK, imatting.model, imatting.model_config, imatting.config), train, out, world,
-                      per_epoch=plan.per_epoch, options=options)
+                      per_epoch=plan.per_epoch, options=options, data=data_fingerprints(imatting.seg, imatting.matting))
+    with run:
+        _run_plan(run, imatting, plan, schedule, train, sigmas, world)
+        return run.finish()
+
+
+def _run_plan(run: Run, imatting: ImattingRun, plan: Plan, schedule: ScheduleConfig, train: TrainConfig, sigmas,
+              world: World) -> None:
+    """The slots of ``plan`` from the run's step to its stop."""
     datasets = {"seg": imatting.seg, "imatting": imatting.matting, "trimap": imatting.matting}
     per_slot = train.batch_size * world.world_size
     while run.running:
@@ -250,11 +261,10 @@ def fit_schedule(imatting: ImattingRun, schedule: ScheduleConfig, train: TrainCo
         slots = range(slot, min(n_slots, slot + run.stop - run.step))
         batches = [[int(i) for i in order[(j * world.world_size + world.rank) * train.batch_size:][:train.batch_size]]
                    for j in slots]
-        for j, batch in zip(slots, run.loader(data, batches)):
+        for j, batch in zip(slots, run.loader(data, batches), strict=True):
             updates, loss = run_slot(task, run, run.to_device(batch), schedule, sigmas, train.seed, epoch, j,
                                      world.device)
             run.end_step({"total": loss}, {"task": TASK_NUMBER[task], "updates": updates})
-    return run.finish()
 
 
 def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: str, objects: str | None = None,
@@ -268,7 +278,9 @@ def fit_imatting(config: dict[str, Any], out: str | Path, world: World, *, seg: 
     data_cfg: MattingDataConfig = config["data"]
     matting_data = MattingData(data_cfg, objects=objects, backgrounds=backgrounds, matting=matting, seed=train.seed)
     seg_data = SegData(config["seg"], seg, seed=train.seed)
-    model = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report)
+    if matting_data.skip_note and world.is_main:
+        options.report(matting_data.skip_note)
+    model: FBANet = initial_model(lambda: FBANet(model_cfg), train.seed, world, options.report)  # type: ignore[assignment]
     if init and not options.resume:
         loaded = init_from_fba(model, init)
         if world.is_main:

@@ -124,8 +124,8 @@ def stage_train(config: dict[str, Any], stage: str) -> TrainConfig:
 # --------------------------------------------------------------------------- clicks
 def robot_gt(mask: Tensor, valid: Tensor) -> list[np.ndarray]:
     """The robots' int8 ground truth per sample: 1 object, 0 background, -1 ignored."""
-    mask, valid = mask[:, 0].cpu().numpy() > 0, valid[:, 0].cpu().numpy() > 0
-    return [np.where(v, m.astype(np.int8), np.int8(-1)) for m, v in zip(mask, valid)]
+    objects, scored = mask[:, 0].cpu().numpy() > 0, valid[:, 0].cpu().numpy() > 0
+    return [np.where(v, m.astype(np.int8), np.int8(-1)) for m, v in zip(objects, scored, strict=True)]
 
 
 def sample_clicks(gt: np.ndarray, n: int, band: int, rng: np.random.Generator) -> list[Click]:
@@ -184,7 +184,7 @@ def click_by_click(run: Run, batch: dict, n_clicks: int, sigmas, side: int = 0) 
 def all_at_once(run: Run, batch: dict, cfg: ClicksConfig, sigmas, seed: int, epoch: int, side: int = 0) -> float:
     """One slot of the ablation baseline: one update on clicks drawn from the ground truth."""
     clicks = [sample_clicks(g, cfg.per_image, cfg.negative_band, sample_rng(seed, epoch, int(i), CLICK_STREAM))
-              for g, i in zip(robot_gt(batch["mask"], batch["valid"]), batch["index"])]
+              for g, i in zip(robot_gt(batch["mask"], batch["valid"]), batch["index"], strict=True)]
     _, value = _learn(run, batch, clicks, torch.zeros_like(batch["mask"]), sigmas, f"step {run.step + 1}", side)
     return value
 
@@ -241,11 +241,7 @@ def fit_iseg(config: dict[str, Any], out: str | Path, world: World, *, data: str
         config = {**config, "model": model_cfg}
     dataset = SegData(config["data"], data, seed=train.seed)
     model = initial_model(lambda: IsegNet(model_cfg), train.seed, world, options.report, pretrained=pretrained,
-                          resume=options.resume)
-    if start is not None and not options.resume:
-        model.load_state_dict(start["model"])
-        if world.is_main:
-            options.report(f"initialised from {init} (its step {int(start.get('position', {}).get('step', 0))})")
+                          resume=options.resume, init=None if start is None else (str(init), start))
     tables = config_to_dict({**config, "train": train})
     run = IsegRun(model, model_cfg.to_dict(), dataset, tables, model_cfg.click_sigmas, model_cfg.click_side)
     return fit_clicks(run, config["clicks"], train, out, world, options)

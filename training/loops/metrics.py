@@ -43,12 +43,16 @@ class MetricsLog:
             self.tensorboard.close()
 
     def _write_rows(self, rows: list[dict], mode: str) -> None:
-        with open(self.path, mode, newline="") as handle:
-            assert self.columns is not None, "the first row fixes the columns"
-            writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
-            if mode == "w":
-                writer.writeheader()
-            writer.writerows(rows)
+        """Write ``rows``; a folder gone unwritable or full is one line (ValueError) naming the file."""
+        try:
+            with open(self.path, mode, newline="") as handle:
+                assert self.columns is not None, "the first row fixes the columns"
+                writer = csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore")
+                if mode == "w":
+                    writer.writeheader()
+                writer.writerows(rows)
+        except OSError as exc:
+            raise ValueError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
 
 def _tensorboard_writer(folder: Path):

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from training.config import TableConfig
 from training.fusion import fuse_fba
 from training.models.gnws import WS_FORMULAS, WSConv2d, group_norm
+from training.models.pooling import adaptive_avg_pool2d
 from training.models.pretrained import PretrainedReport, load_encoder_weights
 from training.models.resnet_gnws import ResNetGNWS
 
@@ -118,7 +119,11 @@ class NormConv(nn.Sequential):
 
 
 class PyramidPooling(nn.Module):
-    """PSPNet pooling: average-pool to b x b for each bin, 1x1 conv, upsample, concat with input."""
+    """PSPNet pooling: average-pool to b x b for each bin, 1x1 conv, upsample, concat with input.
+
+    The pooling is :func:`training.models.pooling.adaptive_avg_pool2d` (PyTorch's bins, written
+    so that an exported network computes them from the run-time size; ``F.adaptive_avg_pool2d``
+    does not export unless H/8 and W/8 are multiples of every bin)."""
 
     def __init__(self, cin: int, cfg: EncoderDecoderConfig) -> None:
         super().__init__()
@@ -128,8 +133,8 @@ class PyramidPooling(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[-2:]
-        pooled = [F.interpolate(branch(F.adaptive_avg_pool2d(x, b)), size=size, mode="bilinear",
-                                align_corners=False) for b, branch in zip(self.bins, self.branches)]
+        pooled = [F.interpolate(branch(adaptive_avg_pool2d(x, b)), size=size, mode="bilinear",
+                                align_corners=False) for b, branch in zip(self.bins, self.branches, strict=True)]
         return torch.cat([x, *pooled], dim=1)
 
 

@@ -7,6 +7,7 @@ matting and segmentation networks is a Weight Standardised conv followed by Grou
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -102,6 +103,34 @@ class WSConv2d(nn.Conv2d):
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, standardise_weight(self.weight, self.ws), self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
+
+
+def fold_weight_standardisation(module: nn.Module) -> nn.Module:
+    """An inference copy of ``module`` in which every :class:`WSConv2d` is a plain ``nn.Conv2d``
+    holding its standardised weight (same bias, stride, padding, dilation, groups).
+
+    Why: the standardisation depends on the weights only, so at inference it is the same
+    tensor on every call; folding it once saves that work per forward and leaves an exported
+    graph with ordinary convolutions. The folded weight is the very tensor
+    :func:`standardise_weight` computes, so the copy's outputs equal the original's bit for bit.
+    ``module`` itself is not changed."""
+    folded = copy.deepcopy(module)
+    for parent in list(folded.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, WSConv2d):
+                parent._modules[name] = _plain_conv(child)
+    return folded
+
+
+def _plain_conv(ws_conv: WSConv2d) -> nn.Conv2d:
+    conv = nn.Conv2d(ws_conv.in_channels, ws_conv.out_channels, ws_conv.kernel_size, ws_conv.stride,  # type: ignore[arg-type]
+                     ws_conv.padding, ws_conv.dilation, ws_conv.groups, ws_conv.bias is not None,  # type: ignore[arg-type]
+                     ws_conv.padding_mode, device=ws_conv.weight.device, dtype=ws_conv.weight.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(standardise_weight(ws_conv.weight, ws_conv.ws))
+        if ws_conv.bias is not None and conv.bias is not None:
+            conv.bias.copy_(ws_conv.bias)
+    return conv
 
 
 def group_count(channels: int, groups: int = 32) -> int:

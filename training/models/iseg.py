@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -119,7 +120,7 @@ class InteractionStream(nn.Module):
     def __init__(self, channels: tuple[int, ...], slope: float) -> None:
         super().__init__()
         cin, layers = 7, []
-        for cout, stride in zip(channels, INTERACTION_STRIDES):
+        for cout, stride in zip(channels, INTERACTION_STRIDES, strict=True):
             layers.append(nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(slope, inplace=True)))
             cin = cout
         self.layers = nn.ModuleList(layers)
@@ -181,9 +182,7 @@ class IsegNet(nn.Module):
     def forward(self, image: Tensor, maps: Tensor, prev_mask: Tensor) -> Tensor:
         _check_inputs(image, maps, prev_mask)
         h, w = image.shape[-2:]
-        ph, pw = -h % OUTPUT_STRIDE, -w % OUTPUT_STRIDE
-        if ph or pw:
-            image, maps, prev_mask = (F.pad(t, (0, pw, 0, ph), mode="replicate") for t in (image, maps, prev_mask))
+        image, maps, prev_mask = pad_to_stride(image, maps, prev_mask)
         image_n = (image - self.mean) / self.std
         feats = self.encoder(torch.cat([image_n, maps], dim=1))
         inter = self.interaction(torch.cat([prev_mask, maps], dim=1))
@@ -193,21 +192,39 @@ class IsegNet(nn.Module):
         guide_in = image_n if self.config.guide == "image" else torch.cat([image_n, maps[:, 0::3][:, :2]], dim=1)
         return self.refine(guide_in, coarse)[..., :h, :w]
 
-    def click_maps(self, masks: Tensor) -> Tensor:
-        """Bx6xHxW click maps of Bx2xHxW click masks under this network's sigmas and side."""
-        c = self.config
-        return torch.stack([torch.from_numpy(click_maps(m, c.click_sigmas, c.click_side)) for m in masks.cpu().numpy()])
-
     def predict(self, image: Tensor, masks: Tensor, prev_mask: Tensor) -> Tensor:
-        """The prediction a user sees: :meth:`forward` on the click maps of ``masks`` (Bx2xHxW),
-        clicked pixels forced to their label after the forward, unless the network forces them
-        on the guided filter's input (then its output is the answer as it stands)."""
-        out = self(image, self.click_maps(masks).to(image.device, image.dtype), prev_mask)
-        return out if self.config.force_clicks_before_filter else force_clicks(out, masks)
+        """The prediction a user sees (:func:`predict_clicks` with this network's forward)."""
+        return predict_clicks(self, self.config, image, masks, prev_mask)
 
     def load_pretrained(self, path: str | Path) -> PretrainedReport:
         """ImageNet ResNet-50 weights into the image stream (the click channels start at zero)."""
         return load_encoder_weights(self.encoder, path)
+
+
+def pad_to_stride(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The network's inputs padded at the bottom and right by repeating the edge to multiples of
+    :data:`OUTPUT_STRIDE` (its forward crops the output back); unchanged if they are."""
+    h, w = tensors[0].shape[-2:]
+    ph, pw = -h % OUTPUT_STRIDE, -w % OUTPUT_STRIDE
+    if not (ph or pw):
+        return tensors
+    return tuple(F.pad(t, (0, pw, 0, ph), mode="replicate") for t in tensors)
+
+
+def click_map_tensor(masks: Tensor, config: IsegNetConfig) -> Tensor:
+    """Bx6xHxW click maps of Bx2xHxW click masks under ``config``'s sigmas and side."""
+    return torch.stack([torch.from_numpy(click_maps(m, config.click_sigmas, config.click_side))
+                        for m in masks.cpu().numpy()])
+
+
+def predict_clicks(forward: Callable[[Tensor, Tensor, Tensor], Tensor], config: IsegNetConfig, image: Tensor,
+                   masks: Tensor, prev_mask: Tensor) -> Tensor:
+    """The prediction a user sees: ``forward`` (an :class:`IsegNet`, or an exported one with the
+    same call) on the click maps of ``masks`` (Bx2xHxW), clicked pixels forced to their label
+    after the forward, unless the network forces them on the guided filter's input (then its
+    output is the answer as it stands)."""
+    out = forward(image, click_map_tensor(masks, config).to(image.device, image.dtype), prev_mask)
+    return out if config.force_clicks_before_filter else force_clicks(out, masks)
 
 
 def _check_inputs(image: Tensor, maps: Tensor, prev_mask: Tensor) -> None:
