@@ -28,6 +28,29 @@ def run(step: int, signal_name: str, args: list[str], timeout: float = 600) -> s
                           timeout=timeout)
 
 
+def interrupt_and_resume(args: list[str], root: Path, network: str, step: int, signal_name: str,
+                         code: int) -> tuple[dict, dict]:
+    """The interruption check the three loops share: ``training ARGS --out root/cut`` stopped by
+    SIGNAL in STEP must exit CODE with its one message, no traceback and no temporary left, and
+    hold last.pt at that step; it is then resumed, and the same run is made uninterrupted into
+    root/whole. Returns the (whole, cut) checkpoints for the caller to compare."""
+    from typer.testing import CliRunner
+
+    from training.checkpoint import load_checkpoint
+    from training.cli import app
+
+    stopped = run(step, signal_name, [*args, "--out", str(root / "cut")])
+    assert stopped.returncode == code, stopped.stdout + stopped.stderr
+    assert f"interrupted at step {step}; continue with --resume" in stopped.stderr and "Traceback" not in stopped.stderr
+    assert load_checkpoint(root / "cut" / "last.pt", network)["position"]["step"] == step
+    assert not list((root / "cut").glob(".*.tmp-*"))
+    resumed = CliRunner().invoke(app, [*args, "--out", str(root / "cut"), "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert CliRunner().invoke(app, [*args, "--out", str(root / "whole")]).exit_code == 0
+    whole, cut = (load_checkpoint(root / folder / "last.pt", network) for folder in ("whole", "cut"))
+    return whole, cut
+
+
 def _main() -> None:
     step, sig, rank = int(sys.argv[1]), getattr(signal, sys.argv[2]), int(sys.argv[3])
     original = engine.Run.end_step

@@ -9,11 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 import torch
 from fba_training_data import demo_banks, held_out_benchmark, real_object_bank
 from typer.testing import CliRunner
@@ -235,16 +235,8 @@ def test_a_signal_checkpoints_the_step_reached_and_resume_is_bit_identical(banks
 
     objects, backgrounds = banks
     args = ["fit", "fba", "--config", "tiny", "--objects", str(objects), "--backgrounds", str(backgrounds),
-            "--no-progress", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1"]
-    stopped = signal_at_step.run(2, signal_name, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5"])
-    assert stopped.returncode == code, stopped.stdout + stopped.stderr
-    assert "interrupted at step 2; continue with --resume" in stopped.stderr and "Traceback" not in stopped.stderr
-    assert load_checkpoint(tmp_path / "cut" / "last.pt", "fba")["position"]["step"] == 2
-    assert not list((tmp_path / "cut").glob(".*.tmp-*"))
-    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--max-steps", "5", "--resume"])
-    assert resumed.exit_code == 0, resumed.output
-    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole"), "--max-steps", "5"]).exit_code == 0
-    whole, cut = (load_checkpoint(tmp_path / run / "last.pt", "fba") for run in ("whole", "cut"))
+            "--no-progress", "--set", "data.composites_per_object=1", "--set", "train.log_steps=1", "--max-steps", "5"]
+    whole, cut = signal_at_step.interrupt_and_resume(args, tmp_path, "fba", 2, signal_name, code)
     assert whole["position"] == cut["position"] and whole["position"]["step"] == 5
     assert all(torch.equal(v, cut["model"][k]) for k, v in whole["model"].items())
     for pid, state in whole["optimizer"]["state"].items():

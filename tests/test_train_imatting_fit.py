@@ -215,13 +215,6 @@ def test_sigint_checkpoints_the_step_reached_and_resume_is_bit_identical(data, t
             str(data["backgrounds"]), "--data", str(data["seg"]), "--init", str(data["fba"]), "--no-progress",
             "--set", "schedule.seg_images=2", "--set", "schedule.imatting_images=2", "--set",
             "schedule.trimap_images=2", "--set", "train.log_steps=1", "--max-steps", "7"]
-    stopped = signal_at_step.run(3, "SIGINT", [*args, "--out", str(tmp_path / "cut")])
-    assert stopped.returncode == 130, stopped.stdout + stopped.stderr
-    assert "interrupted at step 3; continue with --resume" in stopped.stderr
-    assert load_checkpoint(tmp_path / "cut" / "last.pt", "imatting")["position"]["step"] == 3
-    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--resume"])
-    assert resumed.exit_code == 0, resumed.output
-    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
-    a, b = (load_checkpoint(tmp_path / run / "last.pt", "imatting") for run in ("whole", "cut"))
+    a, b = signal_at_step.interrupt_and_resume(args, tmp_path, "imatting", 3, "SIGINT", 130)
     assert a["position"] == b["position"] and a["position"]["step"] == 7
     assert all(torch.equal(v, b["model"][k]) for k, v in a["model"].items())

@@ -122,13 +122,6 @@ def test_sigterm_checkpoints_the_step_reached_and_resume_is_bit_identical(data, 
 
     args = ["fit", "iseg", "--config", "tiny", "--data", str(data["seg"]), "--no-progress", "--device", "cpu",
             "--set", "train.log_steps=1", "--max-steps", "3"]
-    stopped = signal_at_step.run(2, "SIGTERM", [*args, "--out", str(tmp_path / "cut")])
-    assert stopped.returncode == 143, stopped.stdout + stopped.stderr
-    assert "interrupted at step 2; continue with --resume" in stopped.stderr
-    assert load_checkpoint(tmp_path / "cut" / "last.pt", "iseg")["position"]["step"] == 2
-    resumed = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "cut"), "--resume"])
-    assert resumed.exit_code == 0, resumed.output
-    assert CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole")]).exit_code == 0
-    a, b = (load_checkpoint(tmp_path / d / "last.pt", "iseg") for d in ("whole", "cut"))
+    a, b = signal_at_step.interrupt_and_resume(args, tmp_path, "iseg", 2, "SIGTERM", 143)
     assert a["position"] == b["position"] and all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     assert [r["loss"] for r in _metrics(tmp_path / "cut")] == [r["loss"] for r in _metrics(tmp_path / "whole")]
