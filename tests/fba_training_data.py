@@ -11,7 +11,7 @@ import numpy as np
 
 from datagen.compose.trimap import trimap_from_alpha
 from datagen.demo.banks import background_sample, build_background_bank, build_object_bank, object_sample
-from datagen.imageio import read_alpha, read_image
+from datagen.imageio import read_alpha, read_image, write_png
 from datagen.runner import Execution
 from datagen.shards.build import write_dataset
 from datagen.synth.recipe import SynthParams
@@ -51,6 +51,15 @@ def demo_seg(root: Path, n: int = 16, n_objects: int = 6, size: int = 96, seed: 
         run_synth("seg", objects, backgrounds, root / "seg", n, seed=seed, params=SynthParams(size=size),
                   execution=Execution(progress=False))
     return {"objects": objects, "backgrounds": backgrounds, "seg": root / "seg"}
+
+def real_predict_files(shared_data: Path, root: Path) -> tuple[Path, Path]:
+    """``image.png`` and ``trimap.png`` in ``root``: GT01 at 150 x 93, a size that is not a
+    multiple of 8, as the predict tests give it on the command line."""
+    image, _, trimap = real_image(shared_data, width=150)
+    write_png(root / "image.png", image)
+    write_png(root / "trimap.png", trimap)
+    return root / "image.png", root / "trimap.png"
+
 
 def real_image(shared_data: Path, name: str = "GT01", width: int = 160) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(image, alpha, trimap) of an alphamatting.com training image, resized to ``width`` px."""

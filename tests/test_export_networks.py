@@ -12,10 +12,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from fba_training_data import real_image
+from fba_training_data import real_predict_files
 from typer.testing import CliRunner
 
-from datagen.imageio import read_alpha, read_image, write_png
+from datagen.imageio import read_alpha, read_image
 from training.checkpoint import EXPORTED_SUFFIXES, load_checkpoint, model_payload, restore_network, save_checkpoint
 from training.cli import app
 from training.config import config_to_dict
@@ -141,10 +141,8 @@ def test_folded_weight_standardisation_is_the_formula_and_changes_nothing_else(f
 
 @pytest.fixture(scope="module")
 def real_files(shared_data, tmp_path_factory):
-    image, _, trimap = real_image(shared_data, width=150)        # 150 x 93: not a multiple of 8
     root = tmp_path_factory.mktemp("real")
-    write_png(root / "image.png", image)
-    write_png(root / "trimap.png", trimap)
+    real_predict_files(shared_data, root)
     (root / "clicks.json").write_text(json.dumps([[40, 70, True], [5, 5, False], [60, 30, True]]))
     return root
 

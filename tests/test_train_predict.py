@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fba_training_data import real_image, tiny_fba_checkpoint
+from fba_training_data import real_predict_files, tiny_fba_checkpoint
 from torch import nn
 from typer.testing import CliRunner
 
@@ -105,11 +105,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_files(shared_data, tmp_path_factory):
-    image, _, trimap = real_image(shared_data, width=150)        # 150 x 93: not a multiple of 8
-    root = tmp_path_factory.mktemp("real")
-    write_png(root / "image.png", image)
-    write_png(root / "trimap.png", trimap)
-    return root / "image.png", root / "trimap.png"
+    return real_predict_files(shared_data, tmp_path_factory.mktemp("real"))
 
 
 def _predict(checkpoint, image, trimap, out, *extra):
