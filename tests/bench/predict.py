@@ -8,8 +8,16 @@ For each network the thesis-size checkpoint (random weights: timing does not dep
 written once and exported once to ``.torchscript`` and ``.onnx``; then each variant runs in its
 own process, so its peak resident memory (``ru_maxrss``) is its own:
 
-* ``eager``: today's predictor on the checkpoint (weight standardisation recomputed each call);
-* ``folded``: the same predictor with the torch network's WS folded into plain convolutions;
+* ``eager``: the predictor on the checkpoint as it was before the export work (direct
+  convolutions, weight standardisation recomputed each call): the baseline of every ratio;
+* ``folded``: ``--conv direct``, WS folded into plain convolutions (what predict does now off the
+  default);
+* ``winograd``: ``--conv winograd``: WS folded, the 3x3 convolutions by Winograd
+  (:mod:`training.models.winograd`) and the pyramid pooling folded into the convolution after it
+  (:mod:`training.models.pyramid_fold`);
+* ``predict``: what ``training predict`` runs on the CPU by default: ``winograd`` with freed
+  memory kept for reuse while the network runs (:mod:`training.inference.heap`; the three
+  variants above run with glibc's default instead, as predict did before);
 * ``torchscript`` / ``onnxruntime``: the predictor on the exported files.
 
 Timed is one whole ``predict`` call (FBA: image and trimap in, distance maps, network, fusion,
@@ -33,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-VARIANTS = ("eager", "folded", "torchscript", "onnxruntime")
+VARIANTS = ("eager", "folded", "winograd", "predict", "torchscript", "onnxruntime")
 
 
 def _scene(network: str, size: tuple[int, int]) -> tuple[np.ndarray, object]:
@@ -53,16 +61,20 @@ def run_variant(network: str, variant: str, files: dict[str, str], size: tuple[i
     """In a child process: load the variant, ``warmup`` untimed calls, then one timed call."""
     import torch
 
-    from training.inference import load_predictor
-    from training.models.gnws import fold_weight_standardisation
+    from training.checkpoint import load_checkpoint, restore_network
+    from training.inference import heap, load_predictor
+    from training.networks import NETWORKS
 
     torch.set_num_threads(os.cpu_count() or 1)
-    path = {"eager": files["pt"], "folded": files["pt"], "torchscript": files["torchscript"],
-            "onnxruntime": files["onnx"]}[variant]
-    predictor = load_predictor(path, device="cpu")
-    if variant == "folded":
+    if variant in ("eager", "folded", "winograd"):
+        heap._glibc = lambda: None             # kept_memory() then changes nothing: malloc as before
+    path = {"torchscript": files["torchscript"], "onnxruntime": files["onnx"]}.get(variant, files["pt"])
+    conv = {"winograd": "winograd", "predict": "winograd", "eager": "direct", "folded": "direct"}.get(variant, "auto")
+    predictor = load_predictor(path, device="cpu", conv=conv)
+    if variant == "eager":                     # the network as restored, standardising its weights per call
+        state, parts = load_checkpoint(path), NETWORKS[network].parts()
         holder = predictor.matting if hasattr(predictor, "matting") else predictor
-        holder.net = fold_weight_standardisation(holder.net).eval()
+        holder.net = restore_network(path, state, parts.model, parts.config).eval()
     image, user = _scene(network, size)
     call = ((lambda: predictor.predict_iseg(image, user, np.zeros(size, np.float32))) if network == "iseg"
             else (lambda: predictor.predict(image, user)))
@@ -100,6 +112,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per variant (rounds)")
     parser.add_argument("--size", default="1080x1920", help="HxW of the image")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before the timed one, per process")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which of " + ", ".join(VARIANTS)
+                        + " to time (eager, the baseline, always runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,9 +125,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for network in args.networks.split(","):
             files = prepare(network, args.config, Path(tmp))
-            results: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+            variants = ["eager", *(v for v in VARIANTS if v != "eager" and v in args.variants.split(","))]
+            results: dict[str, list[dict]] = {v: [] for v in variants}
             for _ in range(args.repeats):
-                for variant in VARIANTS:
+                for variant in variants:
                     out = subprocess.run([sys.executable, __file__, "--child", json.dumps([network, variant, files, [h, w], args.warmup])],
                                          check=True, capture_output=True, text=True, env=os.environ)
                     results[variant].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -122,7 +137,7 @@ def main() -> None:
                   f"load average now {os.getloadavg()[0]:.1f}")
             print("| variant | s / image (median) | frames/s | vs eager | peak RSS MB |")
             print("|---|---|---|---|---|")
-            for variant in VARIANTS:
+            for variant in variants:
                 median = statistics.median(t for r in results[variant] for t in r["times"])
                 peak = max(r["maxrss_mb"] for r in results[variant])
                 print(f"| {variant} | {median:.2f} | {1 / median:.3f} | {eager / median:.2f}x | {peak:.0f} |")

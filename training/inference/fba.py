@@ -46,6 +46,7 @@ from training.inference.common import (
     row_bands,
     unit_rgb,
 )
+from training.inference.heap import kept_memory
 from training.models import FBAConfig, FBANet
 from training.models.fba import OUTPUT_STRIDE
 
@@ -157,7 +158,7 @@ class FBAPredictor:
         is_fg, is_bg = trimap_masks(trimap)
         maps = distance_maps(is_fg, is_bg, self.sigmas)
         to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None].to(self.device)  # noqa: E731
-        with torch.no_grad():
+        with torch.no_grad(), kept_memory(isinstance(self.net, torch.nn.Module)):
             out = self.net(to_t(rgb.transpose(2, 0, 1)), to_t(np.stack([is_fg, is_bg])), to_t(maps))
         return out[0, :, :h, :w].permute(1, 2, 0).float().cpu().numpy()
 
@@ -182,7 +183,7 @@ def load_fba_predictor(path: str | Path, state: dict, options: PredictOptions) -
     """The predictor of an FBA-network checkpoint ``state`` read from ``path`` (``fba``, and
     ``imatting`` through :func:`training.inference.imatting.load_imatting_predictor`), or of an
     exported file (see :func:`training.inference.common.network_of`)."""
-    net = network_of(path, state, FBANet, FBAConfig)
+    net = network_of(path, state, FBANet, FBAConfig, options)
     sigmas = state.get("config", {}).get("data", {}).get("distance_sigmas")
     if sigmas is None:
         raise CheckpointError(f"checkpoint {path}: no data.distance_sigmas in its config")

@@ -38,6 +38,7 @@ from training.clicks.paint import click_masks, scribble_clicks
 from training.distributed import resolve_device
 from training.export.runtime import ExportedNetwork
 from training.inference.common import DEFAULT_MAX_PIXELS, PredictOptions, network_of, unit_rgb
+from training.inference.heap import kept_memory
 from training.models.fba import OUTPUT_STRIDE
 from training.models.iseg import IsegNet, IsegNetConfig, pad_to_stride, predict_clicks
 
@@ -94,7 +95,7 @@ class IsegPredictor:
             prev = cv2.resize(prev, (sw, sh), interpolation=cv2.INTER_AREA)
         small = [(min(sh - 1, int((y + 0.5) * sh / h)), min(sw - 1, int((x + 0.5) * sw / w)), p) for y, x, p in clicks]
         to_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None].to(self.device)  # noqa: E731
-        with torch.no_grad():
+        with torch.no_grad(), kept_memory(isinstance(self.net, torch.nn.Module)):
             out = self.net.predict(to_t(rgb.transpose(2, 0, 1)), to_t(click_masks((sh, sw), small)),
                                    to_t(np.clip(prev, 0.0, 1.0)[None]))
         prob = out[0, 0].float().cpu().numpy()
@@ -161,7 +162,7 @@ def load_iseg_predictor(path: str | Path, state: dict, options: PredictOptions) 
     if options.tile:
         raise CheckpointError(f"{path}: --tile is for matting networks; an 'iseg' network sees the whole image "
                               "(its click maps and previous mask are global), scaled to the pixel budget")
-    net = network_of(path, state, IsegNet, IsegNetConfig)
+    net = network_of(path, state, IsegNet, IsegNetConfig, options)
     if isinstance(net, ExportedNetwork):
         net = ExportedIseg(net)
     return IsegPredictor(net, resolve_device(options.device), max_pixels=options.max_pixels, source=str(path))

@@ -47,8 +47,10 @@ def _exported_state(path: str | Path, options: PredictOptions) -> dict[str, Any]
 
 
 def load_predictor(path: str | Path, *, device: str = "auto", tta: bool = False,
-                   tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES, max_pixels: int = DEFAULT_MAX_PIXELS):
+                   tta_scales: tuple[float, ...] = DEFAULT_TTA_SCALES, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   conv: str = "auto"):
     """The model in checkpoint or exported file ``path`` with its test-time procedure (an
     :class:`~training.inference.fba.FBAPredictor`, :class:`~training.inference.imatting.ImattingPredictor`
-    or :class:`~training.inference.iseg.IsegPredictor`, as the table says)."""
-    return load_network(path, PredictOptions(device, tta, tuple(tta_scales), max_pixels))[1]
+    or :class:`~training.inference.iseg.IsegPredictor`, as the table says); ``conv``: see
+    :data:`~training.inference.common.CONV_CHOICES`."""
+    return load_network(path, PredictOptions(device, tta, tuple(tta_scales), max_pixels, conv=conv))[1]
