@@ -35,7 +35,7 @@ class PyramidPooledConv(nn.Module):
         super().__init__()
         self.bins = tuple(ppm.bins)
         self.branches = ppm.branches
-        branch_channels = [branch[0].out_channels for branch in ppm.branches]
+        branch_channels = [_first_conv(branch).out_channels for branch in ppm.branches]
         cin = conv.in_channels - sum(branch_channels)
         self.direct = nn.Conv2d(cin, conv.out_channels, 3, padding=1, bias=conv.bias is not None)
         with torch.no_grad():
@@ -67,16 +67,27 @@ def _shifted_upsampling(n: int, bins: int, like: Tensor) -> Tensor:
     return torch.stack([padded[t:t + n] for t in range(3)])
 
 
+def _first_conv(module: nn.Module) -> nn.Conv2d:
+    return next(m for m in module.modules() if isinstance(m, nn.Conv2d))
+
+
+def _fold_site(parent: nn.Module) -> tuple[PyramidPooling, nn.Sequential, nn.Conv2d] | None:
+    """(ppm, conv1, conv1's convolution) of a decoder :func:`foldable` describes, else None."""
+    ppm, conv1 = getattr(parent, "ppm", None), getattr(parent, "conv1", None)
+    if not isinstance(ppm, PyramidPooling) or not isinstance(conv1, nn.Sequential) or not len(conv1):
+        return None
+    conv = conv1[0]
+    if (type(conv) is nn.Conv2d and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
+            and conv.padding == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
+            and conv.in_channels == ppm.out_channels):
+        return ppm, conv1, conv
+    return None
+
+
 def foldable(parent: nn.Module) -> bool:
     """A decoder whose ``conv1`` starts with a plain 3x3 same-size convolution over its ``ppm``'s
     whole output (the decoders here call ``conv1(ppm(x))`` with nothing in between)."""
-    ppm, conv1 = getattr(parent, "ppm", None), getattr(parent, "conv1", None)
-    if not isinstance(ppm, PyramidPooling) or not isinstance(conv1, nn.Sequential) or not len(conv1):
-        return False
-    conv = conv1[0]
-    return (type(conv) is nn.Conv2d and conv.kernel_size == (3, 3) and conv.stride == (1, 1)
-            and conv.padding == (1, 1) and conv.dilation == (1, 1) and conv.groups == 1
-            and conv.in_channels == ppm.out_channels)
+    return _fold_site(parent) is not None
 
 
 def fold_pyramid_pooling(module: nn.Module) -> nn.Module:
@@ -85,7 +96,9 @@ def fold_pyramid_pooling(module: nn.Module) -> nn.Module:
     standardisation first: conv1 must be a plain convolution. ``module`` itself is not changed."""
     folded = copy.deepcopy(module)
     for parent in list(folded.modules()):
-        if foldable(parent):
-            parent.ppm = PyramidPooledConv(parent.ppm, parent.conv1[0])
-            parent.conv1[0] = nn.Identity()
+        site = _fold_site(parent)
+        if site is not None:
+            ppm, conv1, conv = site
+            parent.ppm = PyramidPooledConv(ppm, conv)
+            conv1[0] = nn.Identity()
     return folded
