@@ -6,13 +6,13 @@ refusals."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 from fba_training_data import real_predict_files
+from network_variants import VARIANTS, variant_network
 from typer.testing import CliRunner
 
 from datagen.imageio import read_alpha, read_image
@@ -30,15 +30,6 @@ from training.networks import NETWORKS
 SIZES = ((200, 328), (96, 104), (48, 64))
 """Height x width of the parity checks: the first two are not multiples of 48 (the pyramid pooling's
 bins then overlap), all are multiples of 8 as the exported forward takes them."""
-TINY_PUBLISHED = {"width": 8, "blocks": (1, 1, 1, 1), "ppm_channels": 16, "decoder_channels": (32, 32, 32, 16, 16, 8)}
-VARIANTS = {  # name: (network, config, extra model fields for the tiny published variants)
-    "fba": ("fba", "tiny", {}),
-    "imatting": ("imatting", "tiny", {}),
-    "iseg": ("iseg", "tiny", {}),
-    "fba-published": ("fba", "published", TINY_PUBLISHED),
-    "iseg-published": ("iseg", "published", {**TINY_PUBLISHED, "interaction_channels": (8, 8, 16, 16, 16, 16),
-                                             "guide_channels": 8}),
-}
 EXPORTS = [(v, ".onnx") for v in VARIANTS] + [("fba", ".torchscript"), ("imatting", ".torchscript"),
                                                ("iseg-published", ".torchscript")]
 
@@ -47,18 +38,8 @@ EXPORTS = [(v, ".onnx") for v in VARIANTS] + [("fba", ".torchscript"), ("imattin
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpt")
     paths = {}
-    for variant, (network, config, fields) in VARIANTS.items():
-        parts = NETWORKS[network].parts()
-        cfg = parts.load_config(config, ())
-        if fields:
-            cfg["model"] = dataclasses.replace(cfg["model"], **fields)
-        torch.manual_seed(sum(map(ord, variant)))
-        net = parts.model(cfg["model"])
-        with torch.no_grad():  # GroupNorm's affine parameters away from 1/0, so a wrong fold would show
-            for module in net.modules():
-                if isinstance(module, torch.nn.GroupNorm):
-                    module.weight.uniform_(0.5, 1.5)
-                    module.bias.uniform_(-0.2, 0.2)
+    for variant in VARIANTS:
+        network, cfg, net = variant_network(variant)
         paths[variant] = save_checkpoint(root / f"{variant}.pt", model_payload(network, cfg["model"].to_dict(), net,
                                                                                config_to_dict(cfg)))
     return paths

@@ -5,41 +5,19 @@ it is."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 import torch.nn.functional as F
+from network_variants import VARIANTS, variant_network
 from torch import nn
 
 from training.models.gnws import fold_weight_standardisation
 from training.models.pyramid_fold import PyramidPooledConv, _shifted_upsampling, fold_pyramid_pooling, foldable
 from training.networks import NETWORKS
 
-TINY_PUBLISHED = {"width": 8, "blocks": (1, 1, 1, 1), "ppm_channels": 16, "decoder_channels": (32, 32, 32, 16, 16, 8)}
-VARIANTS = {
-    "fba": ("fba", "tiny", {}),
-    "imatting": ("imatting", "tiny", {}),
-    "iseg": ("iseg", "tiny", {}),
-    "fba-published": ("fba", "published", TINY_PUBLISHED),
-    "iseg-published": ("iseg", "published", {**TINY_PUBLISHED, "interaction_channels": (8, 8, 16, 16, 16, 16),
-                                             "guide_channels": 8}),
-}
-
 
 def _network(variant: str) -> tuple[str, nn.Module]:
-    network, config, fields = VARIANTS[variant]
-    parts = NETWORKS[network].parts()
-    cfg = parts.load_config(config, ())
-    if fields:
-        cfg["model"] = dataclasses.replace(cfg["model"], **fields)
-    torch.manual_seed(sum(map(ord, variant)))
-    net = parts.model(cfg["model"])
-    with torch.no_grad():               # GroupNorm away from its 1/0 start, so a wrong fold shows
-        for module in net.modules():
-            if isinstance(module, nn.GroupNorm):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
+    network, _, net = variant_network(variant)
     return network, net.eval()
 
 

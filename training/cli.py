@@ -422,8 +422,9 @@ def predict_command(
         "windows (multiple of 8) instead of scaled down; 0 (default) scales it. Windows lose global context.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (CUDA if present), cpu or cuda.")] = "auto",
     conv: Annotated[str, typer.Option(
-        "--conv", help="3x3 convolutions of a checkpoint on the CPU: winograd (NNPACK; ~1.6x faster at 1080p, outputs "
-        "within ~1e-4), direct, or auto (winograd where available).")] = "auto",
+        "--conv", help="A checkpoint's convolutions on the CPU: winograd (Winograd 3x3 layers by NNPACK, pyramid "
+        "pooling folded; predict ~1.9x faster at 1080p, outputs within ~1e-4), direct (the network as trained), "
+        "or auto (winograd where available).")] = "auto",
 ) -> None:
     """Matting: alpha, foreground and background for one image and its trimap, clicks or scribbles (with fusion).
     Interactive segmentation: the mask, its probability and an overlay for one image and its clicks or scribbles."""
