@@ -3,6 +3,7 @@ is opened once per process, and records do not depend on the worker count."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from eval_scenes import box_sample
 
-from datagen.shards.build import write_dataset
 from datagen.runner import Execution, shared_cluster
 from datagen.shards import DatasetError
+from datagen.shards.build import write_dataset
 from training.evaluation import fanout
 from training.evaluation.fanout import evaluate_benchmark
 from training.evaluation.models import ModelError
@@ -54,16 +56,9 @@ def counting_factory() -> CountingSeg:
 
 
 SPEC = f"{__name__}:counting_factory"
+IGNORED_BOX = functools.partial(box_sample, ignore=True)
 
 
-def _box_sample(i: int) -> dict:
-    """Two flat colours, a box whose place depends on ``i`` (so records differ per sample)."""
-    image = np.zeros((40, 48, 3), np.uint8)
-    image[...] = (30, 60, 200)
-    mask = np.zeros((40, 48), np.uint8)
-    mask[5 + i:25 + i, 8 + 2 * i:30 + 2 * i] = 1
-    image[mask == 1] = (220, 40, 20)
-    return {"id": f"b{i}", "image": image, "mask": mask, "ignore": np.zeros_like(mask)}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +66,7 @@ def env(tmp_path_factory):
     """A 6-sample benchmark in 3 shards, the build-count folder, and a 2-worker LocalCluster whose
     workers inherit the folder's name (they are spawned after it is set)."""
     root = tmp_path_factory.mktemp("fanout")
-    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), _box_sample, shard_size=2,
+    write_dataset(root / "bench", "benchmark", list(range(N_SAMPLES)), IGNORED_BOX, shard_size=2,
                   execution=Execution(progress=False))
     builds = root / "builds"
     builds.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from eval_scenes import BlobOracle
 
 from training.evaluation.aggregate import aggregate_iseg
 from training.evaluation.protocols import aggregate, run_sample
@@ -14,17 +14,6 @@ from training.evaluation.sample_loops import (
     run_iseg_sample,
     run_matting_sample,
 )
-
-
-class BlobOracle:
-    """Reveals the ground-truth object parts (8-connected) touched by a positive click: NoC = number of parts."""
-
-    def __init__(self, gt):
-        self.labels, _ = ndimage.label(gt == 1, structure=np.ones((3, 3)))
-
-    def predict_iseg(self, image, clicks, prev_mask):
-        keep = {self.labels[y, x] for y, x, pos in clicks if pos} - {0}
-        return np.isin(self.labels, list(keep)).astype(np.float32)
 
 
 def _two_blob_gt():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from eval_scenes import BlobOracle, box_sample
 from scipy import ndimage
 from typer.testing import CliRunner
 
@@ -25,19 +26,6 @@ from training.evaluation.tables import iseg_table, matting_table
 from training.evaluation.zoom_in import ZoomInSettings
 
 QUIET = Execution(progress=False)
-
-
-class BlobOracle:
-    """Reveals the ground-truth parts (8-connected) touched by a positive click; keeps what it was given."""
-
-    def __init__(self, gt):
-        self.labels, _ = ndimage.label(gt == 1, structure=np.ones((3, 3)))
-        self.calls: list[tuple[tuple[int, ...], np.ndarray, list]] = []
-
-    def predict_iseg(self, image, clicks, prev_mask):
-        self.calls.append((image.shape, np.array(prev_mask), list(clicks)))
-        keep = {self.labels[y, x] for y, x, pos in clicks if pos} - {0}
-        return np.isin(self.labels, list(keep)).astype(np.float32)
 
 
 def _two_blobs():
@@ -144,19 +132,10 @@ def test_benchmark_mismatch_names_the_protocols_that_fit():
 
 
 # --------------------------------------------------------------------------- benchmarks and the CLI
-def _sample(i: int) -> dict:
-    image = np.zeros((40, 48, 3), np.uint8)
-    image[...] = (30, 60, 200)
-    mask = np.zeros((40, 48), np.uint8)
-    mask[5 + i:25 + i, 8 + 2 * i:30 + 2 * i] = 1
-    image[mask == 1] = (220, 40, 20)
-    return {"id": f"b{i}", "image": image, "mask": mask}
-
-
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     root = tmp_path_factory.mktemp("wiring")
-    write_dataset(root / "seg", "benchmark", list(range(4)), _sample, execution=QUIET)
+    write_dataset(root / "seg", "benchmark", list(range(4)), box_sample, execution=QUIET)
     return root / "seg"
 
 
